@@ -1,0 +1,56 @@
+"""One call from trace files to a finished report, for the CLI and the writer library alike.
+
+Both go through here so that `argus report` and `tracer.finalize()` cannot compute a metric two
+ways.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import BinaryIO
+
+from argus_cli.diagnostics import report_bad_records
+from argus_cli.findings import findings
+from argus_cli.loading import Trace, load
+from argus_cli.metrics import compute_report, prepare
+from argus_cli.report import Report, Settings
+
+
+def open_trace(
+    inputs: Sequence[str],
+    *,
+    strict: bool = False,
+    keep_unknown: bool = False,
+    stdin: BinaryIO | None = None,
+    quiet: bool = False,
+) -> Trace:
+    """Load inputs and tell stderr about every skipped record."""
+    trace = load(inputs, strict=strict, keep_unknown=keep_unknown, stdin=stdin)
+    if not quiet:
+        report_bad_records(trace.bad, trace.records)
+    return trace
+
+
+def analyse(
+    inputs: Sequence[str],
+    settings: Settings | None = None,
+    *,
+    strict: bool = False,
+    stdin: BinaryIO | None = None,
+    quiet: bool = False,
+) -> Report:
+    """Load, compute every metric, and attach the findings."""
+    trace = open_trace(inputs, strict=strict, stdin=stdin, quiet=quiet)
+    return report_for(trace, settings or Settings())
+
+
+def report_for(trace: Trace, settings: Settings) -> Report:
+    report = compute_report(trace.con, settings, trace.files, trace.records, len(trace.bad))
+    report.findings = findings(report)
+    return report
+
+
+def prepared(trace: Trace, settings: Settings) -> Trace:
+    """The trace with the metric tables built, for `argus runs` and `argus trace`."""
+    prepare(trace.con, settings)
+    return trace

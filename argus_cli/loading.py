@@ -1,0 +1,500 @@
+"""Loading trace files into DuckDB: the `hops`, `intents` and `outcomes` relations.
+
+Every input (JSON Lines, gzip, Parquet, folders, globs, stdin) goes through one path: DuckDB
+reads each file as numbered lines of text (Parquet rows are turned into JSON text by DuckDB),
+parses each line once with `json_transform` into a struct of JSON fragments, and checks and casts
+every SPEC field in SQL. That single pass gives three things DuckDB's `read_json` cannot give
+together: the file and line of every malformed record, explicit types instead of types guessed
+from the first 20,480 records, and files with different columns loading side by side. No Python
+touches a record on the way in.
+
+The loaded relations:
+
+- `hops`: one row per valid hop record, every SPEC 1.1 field typed and defaulted, plus
+  `position` (SPEC 2: rank in its run by seq, started_at, input order; NULL for skipped hops),
+  `_file` and `_line` (where it came from) and `_order` (input order across all files).
+- `intents`, `outcomes`: the SPEC 1.2 and 1.3 records, with `intent_checksum` computed where
+  the record lacks it.
+With `keep_unknown=True` (for `argus query`) each relation also gets one column per unknown
+top-level field, and `record`, the whole record as JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+import duckdb
+
+from argus_cli.diagnostics import BadRecord, InputError
+from argus_cli.schema import FIELDS, KINDS, STATUSES, Field
+
+Format = Literal["jsonl", "parquet"]
+
+TRACE_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz", ".parquet")
+GZIP_MAGIC = b"\x1f\x8b"
+PARQUET_MAGIC = b"PAR1"
+# A hop record can carry its payloads; DuckDB's default line limit (2 MB) is too small for that.
+MAX_LINE_BYTES = 64 * 1024 * 1024
+STDIN = "-"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One file to read, as the user will see it named in messages."""
+
+    path: str
+    display: str
+    format: Format
+    gzip: bool = False
+    hive: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class Trace:
+    """The loaded trace: a DuckDB connection holding `hops`, `intents` and `outcomes`."""
+
+    con: duckdb.DuckDBPyConnection
+    files: list[str]
+    records: int
+    bad: list[BadRecord] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# Resolving inputs to files
+
+
+def resolve_inputs(inputs: Sequence[str], stdin: BinaryIO | None = None) -> list[Source]:
+    """Expand files, folders, globs and `-` into the ordered list of files to read."""
+    if not inputs:
+        raise InputError("no input given: name trace files, folders, globs or - for stdin")
+    sources: list[Source] = []
+    for item in inputs:
+        if item == STDIN:
+            sources.append(_stdin_source(stdin if stdin is not None else sys.stdin.buffer))
+        elif os.path.isdir(item):
+            found = list(_folder_sources(Path(item)))
+            if not found:
+                raise InputError(f"{item}: folder has no trace files ({', '.join(TRACE_SUFFIXES)})")
+            sources.extend(found)
+        elif os.path.exists(item):
+            sources.append(_file_source(Path(item), item))
+        elif glob.has_magic(item):
+            matches = sorted(glob.glob(item, recursive=True))
+            files = [m for m in matches if os.path.isfile(m)]
+            if not files:
+                raise InputError(f"{item}: no files match this pattern")
+            sources.extend(_file_source(Path(m), m) for m in files)
+        else:
+            raise InputError(f"{item}: no such file or folder")
+    return sources
+
+
+def _folder_sources(root: Path) -> Iterator[Source]:
+    """Trace files below `root`, in path order; `key=value` folders become fields (hive)."""
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root)
+        if any(part.startswith((".", "_")) for part in rel.parts):
+            continue  # _SUCCESS markers, .crc files, hidden folders
+        if not path.name.endswith(TRACE_SUFFIXES):
+            continue
+        hive = tuple(
+            (key, value)
+            for key, _, value in (part.partition("=") for part in rel.parts[:-1])
+            if value and key
+        )
+        source = _file_source(path, str(path))
+        yield Source(source.path, source.display, source.format, source.gzip, hive)
+
+
+def _file_source(path: Path, display: str) -> Source:
+    """Decide a file's format by its first bytes, so a misnamed file still loads."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4)
+    except OSError as exc:
+        raise InputError(f"{display}: cannot read ({exc.strerror or exc})") from None
+    if head.startswith(PARQUET_MAGIC):
+        return Source(str(path), display, "parquet")
+    return Source(str(path), display, "jsonl", gzip=head.startswith(GZIP_MAGIC))
+
+
+def _stdin_source(stream: BinaryIO) -> Source:
+    """Copy stdin to a private temporary file: DuckDB reads files, and stdin can be read once."""
+    handle = tempfile.NamedTemporaryFile(prefix="argus-stdin-", delete=False)  # noqa: SIM115
+    with handle:
+        shutil.copyfileobj(stream, handle)
+    source = _file_source(Path(handle.name), "<stdin>")
+    _TEMP_FILES.append(handle.name)
+    return source
+
+
+_TEMP_FILES: list[str] = []
+
+
+def _remove_temp_files() -> None:
+    while _TEMP_FILES:
+        with contextlib.suppress(OSError):
+            os.unlink(_TEMP_FILES.pop())
+
+
+# --------------------------------------------------------------------------------------------
+# SQL: checking and casting each field
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+_NUMBER = "('BIGINT', 'UBIGINT', 'DOUBLE')"
+
+
+def _value_sql(f: Field) -> str:
+    """SQL that turns the field's JSON fragment `j.name` into its typed value."""
+    x = f"j.{_q(f.name)}"
+    t = f"json_type({x})"
+    match f.shape:
+        case "string":
+            return f"CASE WHEN {t} IN ('VARCHAR', 'BIGINT', 'UBIGINT') THEN {x}->>'$' END"
+        case "int":
+            return (
+                f"CASE WHEN {t} IN ('BIGINT', 'UBIGINT') THEN CAST({x} AS BIGINT) "
+                f"WHEN {t} = 'DOUBLE' AND CAST({x} AS DOUBLE) = floor(CAST({x} AS DOUBLE)) "
+                f"THEN CAST(CAST({x} AS DOUBLE) AS BIGINT) END"
+            )
+        case "float":
+            return f"CASE WHEN {t} IN {_NUMBER} THEN CAST({x} AS DOUBLE) END"
+        case "unit":
+            return (
+                f"CASE WHEN {t} IN {_NUMBER} AND CAST({x} AS DOUBLE) BETWEEN 0 AND 1 "
+                f"THEN CAST({x} AS DOUBLE) END"
+            )
+        case "bool":
+            return f"CASE WHEN {t} = 'BOOLEAN' THEN CAST({x} AS BOOLEAN) END"
+        case "timestamp":
+            # RFC 3339 strings (with Z, an offset, or none: then UTC) or epoch milliseconds.
+            return (
+                f"CASE WHEN {t} = 'VARCHAR' "
+                f"THEN CAST(TRY_CAST({x}->>'$' AS TIMESTAMPTZ) AS TIMESTAMP) "
+                f"WHEN {t} IN {_NUMBER} "
+                f"THEN CAST(to_timestamp(CAST({x} AS DOUBLE) / 1000.0) AS TIMESTAMP) END"
+            )
+        case "violations":
+            # Both SPEC shapes become one list of structs: "cat:rule" and {rule, severity, ...}.
+            item = (
+                "CASE WHEN json_type(v) = 'VARCHAR' THEN {"
+                "'rule': CASE WHEN strpos(v->>'$', ':') > 0 "
+                "THEN substr(v->>'$', strpos(v->>'$', ':') + 1) ELSE v->>'$' END, "
+                "'severity': CAST(NULL AS VARCHAR), "
+                "'category': CASE WHEN strpos(v->>'$', ':') > 0 "
+                "THEN split_part(v->>'$', ':', 1) END} "
+                "ELSE {'rule': v->>'rule', 'severity': v->>'severity', "
+                "'category': v->>'category'} END"
+            )
+            return (
+                f"CASE WHEN {t} = 'ARRAY' AND len(list_filter(json_transform({x}, '[\"JSON\"]'), "
+                f"lambda v: json_type(v) NOT IN ('VARCHAR', 'OBJECT'))) = 0 "
+                f"THEN list_transform(json_transform({x}, '[\"JSON\"]'), lambda v: {item}) END"
+            )
+        case "scores":
+            entries = f"map_values(json_transform({x}, '\"MAP(VARCHAR, JSON)\"'))"
+            return (
+                f"CASE WHEN {t} = 'OBJECT' AND len(list_filter({entries}, lambda v: "
+                f"json_type(v) NOT IN {_NUMBER} OR CAST(v AS DOUBLE) NOT BETWEEN 0 AND 1)) = 0 "
+                f"THEN json_transform({x}, '\"MAP(VARCHAR, DOUBLE)\"') END"
+            )
+        case "strings":
+            return (
+                f"CASE WHEN {t} = 'ARRAY' AND len(list_filter(json_transform({x}, '[\"JSON\"]'), "
+                f"lambda v: json_type(v) <> 'VARCHAR')) = 0 "
+                f"THEN json_transform({x}, '[\"VARCHAR\"]') END"
+            )
+        case "object":
+            return f"CASE WHEN {t} = 'OBJECT' THEN {x} END"
+    raise AssertionError(f"unhandled shape {f.shape}")
+
+
+_EXPECTED = {
+    "string": "a string",
+    "int": "a whole number",
+    "float": "a number",
+    "unit": "a number in 0..1",
+    "bool": "true or false",
+    "timestamp": "an RFC 3339 timestamp or epoch milliseconds",
+    "violations": "a list of strings or {rule, severity, category} objects",
+    "scores": "an object of numbers in 0..1",
+    "strings": "a list of strings",
+    "object": "an object",
+}
+
+
+def _kind_in(kinds: Sequence[str]) -> str:
+    return "kind IN (" + ", ".join(_lit(k) for k in kinds) + ")"
+
+
+def _error_sql() -> str:
+    """The first reason a record is unusable, or NULL: one CASE, evaluated in the same pass."""
+    branches = [
+        "WHEN j IS NULL THEN 'invalid JSON'",
+        "WHEN NOT is_object THEN 'not a JSON object'",
+        "WHEN kind IS NULL THEN 'field \"kind\" must be a string'",
+        f"WHEN kind NOT IN ({', '.join(_lit(k) for k in KINDS)}) "
+        "THEN 'unknown kind \"' || kind || '\" (expected hop, intent or outcome)'",
+    ]
+    for f in FIELDS:
+        for kind in f.required_for:
+            empty = f" OR {_q(f.name)} = ''" if f.shape == "string" else ""
+            branches.append(
+                f"WHEN kind = {_lit(kind)} AND (j.{_q(f.name)} IS NULL{empty}) "
+                f"THEN {_lit(f'{kind} record lacks required field {f.name!r}')}"
+            )
+    for f in FIELDS:
+        if f.name == "kind":
+            continue
+        branches.append(
+            f"WHEN {_kind_in(f.kinds)} AND j.{_q(f.name)} IS NOT NULL AND {_q(f.name)} IS NULL "
+            f"THEN {_lit(f'field {f.name!r} must be {_EXPECTED[f.shape]}')}"
+        )
+    branches.append(
+        f"WHEN kind = 'hop' AND status NOT IN ({', '.join(_lit(s) for s in STATUSES)}) "
+        "THEN 'unknown status \"' || status || '\" (expected success, error or skipped)'"
+    )
+    return "CASE " + " ".join(branches) + " END"
+
+
+def _struct_spec() -> str:
+    """json_transform's target: every SPEC field as a JSON fragment, parsed once per line."""
+    return "{" + ", ".join(f'"{f.name}":"JSON"' for f in FIELDS) + "}"
+
+
+def _staged_columns() -> str:
+    cols = []
+    for f in FIELDS:
+        if f.name == "kind":
+            cols.append("coalesce(j.kind->>'$', 'hop') AS kind")
+        elif f.name == "status":
+            cols.append("coalesce(j.status->>'$', 'success') AS status")
+        else:
+            cols.append(f"{_value_sql(f)} AS {_q(f.name)}")
+    return ", ".join(cols)
+
+
+def _lines_sql(source: Source) -> str:
+    """(_line, _raw) for every non-blank line or Parquet row of one file."""
+    path = _lit(source.path)
+    if source.format == "parquet":
+        return (
+            f"SELECT file_row_number + 1 AS _line, CAST(to_json(t) AS VARCHAR) AS _raw FROM ("
+            f"SELECT * EXCLUDE (file_row_number), file_row_number FROM "
+            f"read_parquet({path}, file_row_number = true, hive_partitioning = false)) t"
+        )
+    compression = "gzip" if source.gzip else "none"
+    # Read lines as one text column: a delimiter and quote that valid JSON never holds raw.
+    return (
+        f"SELECT ordinality AS _line, line AS _raw FROM read_csv({path}, "
+        f"columns = {{'line': 'VARCHAR'}}, delim = '\x1f', quote = '', escape = '', "
+        f"header = false, auto_detect = false, strict_mode = false, "
+        f"compression = {_lit(compression)}, max_line_size = {MAX_LINE_BYTES}) WITH ORDINALITY "
+        f"WHERE line IS NOT NULL AND trim(line) <> ''"
+    )
+
+
+def _stage_sql(source: Source, file_index: int, keep_raw: bool) -> str:
+    """One pass over one file: every line parsed once, typed, and given its error or NULL."""
+    raw = "_raw"
+    if source.hive:
+        hive_json = "{" + ", ".join(f'"{k}": "{v}"' for k, v in source.hive) + "}"
+        # Fields in the record win over the folder names (json_merge_patch: right side wins).
+        raw = f"CASE WHEN is_object THEN json_merge_patch({_lit(hive_json)}, _raw) ELSE _raw END"
+    record = f", CAST(try(CAST({raw} AS JSON)) AS JSON) AS record" if keep_raw else ""
+    lines = _lines_sql(source)
+    parsed = (
+        f"SELECT _line, _raw, is_object, try(json_transform({raw}, '{_struct_spec()}')) AS j "
+        f"FROM (SELECT _line, _raw, ltrim(_raw) LIKE '{{%' AS is_object FROM ({lines}))"
+    )
+    typed = f"SELECT _line, _raw, is_object, j, {_staged_columns()} FROM ({parsed})"
+    return (
+        f"SELECT {file_index} AS _file_index, _line, * EXCLUDE (_line, _raw, is_object, j), "
+        f"{_error_sql()} AS _error{record} FROM ({typed})"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Building the relations
+
+
+def load(
+    inputs: Sequence[str],
+    *,
+    strict: bool = False,
+    keep_unknown: bool = False,
+    stdin: BinaryIO | None = None,
+) -> Trace:
+    """Read every input into a fresh in-memory DuckDB database; raise InputError if unusable."""
+    try:
+        sources = resolve_inputs(inputs, stdin)
+        con = duckdb.connect(":memory:")
+        con.execute("SET TimeZone = 'UTC'")
+        _stage(con, sources, keep_unknown)
+    finally:
+        _remove_temp_files()
+    records, bad = _check_staged(con, sources, strict)
+    _build_relations(con, keep_unknown)
+    con.execute("DROP TABLE staged")
+    return Trace(con=con, files=[s.display for s in sources], records=records, bad=bad)
+
+
+def _stage(con: duckdb.DuckDBPyConnection, sources: list[Source], keep_raw: bool) -> None:
+    con.execute("CREATE TEMP TABLE files (_file_index INTEGER, _file VARCHAR)")
+    con.executemany("INSERT INTO files VALUES (?, ?)", list(enumerate(s.display for s in sources)))
+    for index, source in enumerate(sources):
+        sql = _stage_sql(source, index, keep_raw)
+        statement = (
+            f"CREATE TEMP TABLE staged AS {sql}" if index == 0 else f"INSERT INTO staged {sql}"
+        )
+        try:
+            con.execute(statement)
+        except duckdb.Error as exc:
+            raise InputError(
+                f"{source.display}: not a readable trace ({_first_line(exc)})"
+            ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _check_staged(
+    con: duckdb.DuckDBPyConnection, sources: list[Source], strict: bool
+) -> tuple[int, list[BadRecord]]:
+    """Count records, collect the bad ones, and refuse inputs with no usable record at all."""
+    per_file = con.execute(
+        "SELECT _file_index, count(*), count(_error) FROM staged GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    total = sum(n for _, n, _ in per_file)
+    for index, records, errors in per_file:
+        if records and records == errors:
+            source = sources[index]
+            line, reason = con.execute(
+                "SELECT _line, _error FROM staged WHERE _file_index = ? ORDER BY _line LIMIT 1",
+                [index],
+            ).fetchone() or (0, "no records")
+            raise InputError(
+                f"{source.display}: not a trace (no usable record; line {line}: {reason})"
+            )
+    rows = con.execute(
+        "SELECT _file_index, _line, _error FROM staged WHERE _error IS NOT NULL "
+        "ORDER BY _file_index, _line"
+    ).fetchall()
+    bad = [BadRecord(sources[i].display, line, _bad_reason(sources[i], e)) for i, line, e in rows]
+    if strict and bad:
+        raise InputError(f"{bad[0]} (--strict: malformed records are fatal)")
+    return total, bad
+
+
+def _bad_reason(source: Source, error: str) -> str:
+    if source.format == "parquet" and error == "invalid JSON":
+        return "row holds a value JSON cannot (NaN or infinity)"
+    return error
+
+
+_HOP_COLUMNS = """
+    run_id, hop_id, coalesce(workflow_id, 'default') AS workflow_id,
+    coalesce(span_id, run_id || '/' || hop_id || '/'
+             || coalesce(CAST(seq AS VARCHAR), CAST(position AS VARCHAR), 'skipped')) AS span_id,
+    parent_id, coalesce(agent, hop_id) AS agent, seq, status, error,
+    coalesce(validated, false) AS validated,
+    coalesce(violations, CAST([] AS STRUCT(rule VARCHAR, severity VARCHAR, category VARCHAR)[]))
+        AS violations,
+    coalesce(high_stakes, false) AS high_stakes, confidence, correct, scores,
+    input_tokens, output_tokens, cost_usd,
+    coalesce(latency_ms, (epoch_us(ended_at) - epoch_us(started_at)) / 1000.0) AS latency_ms,
+    started_at, ended_at, model, input_hash, output_hash, intent_checksum, metadata, position
+"""
+
+# SPEC 1.2's checksum in SQL; its Python twin is schema.intent_checksum (a test holds them equal).
+_INTENT_CHECKSUM_SQL = (
+    "sha256('{\"constraints\":' || to_json(coalesce(constraints, CAST([] AS VARCHAR[]))) "
+    "|| ',\"goal\":' || coalesce(CAST(to_json(goal) AS VARCHAR), 'null') || '}')"
+)
+
+_TRAILER = "_file, _line, row_number() OVER (ORDER BY _file_index, _line) AS _order"
+
+
+def _build_relations(con: duckdb.DuckDBPyConnection, keep_unknown: bool) -> None:
+    """Apply SPEC defaults and give each hop its position (SPEC 2) within its run."""
+    unknown = {kind: _unknown_columns(con, kind) if keep_unknown else "" for kind in KINDS}
+    record = ", record" if keep_unknown else ""
+    con.execute(f"""
+        CREATE TABLE hops AS
+        SELECT {_HOP_COLUMNS}, {_TRAILER}{unknown["hop"]}{record}
+        FROM (
+            SELECT *, CASE WHEN status <> 'skipped' THEN row_number() OVER (
+                PARTITION BY run_id, status = 'skipped'
+                ORDER BY seq NULLS LAST, started_at NULLS LAST, _file_index, _line) END AS position
+            FROM staged JOIN files USING (_file_index)
+            WHERE _error IS NULL AND kind = 'hop')
+        ORDER BY _order
+    """)
+    con.execute(f"""
+        CREATE TABLE intents AS
+        SELECT run_id, goal, coalesce(constraints, CAST([] AS VARCHAR[])) AS constraints,
+               coalesce(intent_checksum, {_INTENT_CHECKSUM_SQL}) AS intent_checksum,
+               created_at, {_TRAILER}{unknown["intent"]}{record}
+        FROM staged JOIN files USING (_file_index)
+        WHERE _error IS NULL AND kind = 'intent'
+        ORDER BY _order
+    """)
+    con.execute(f"""
+        CREATE TABLE outcomes AS
+        SELECT run_id, correct, source, note, {_TRAILER}{unknown["outcome"]}{record}
+        FROM staged JOIN files USING (_file_index)
+        WHERE _error IS NULL AND kind = 'outcome'
+        ORDER BY _order
+    """)
+
+
+_RESERVED = frozenset({"position", "_file", "_line", "_order", "record", "kind"})
+
+
+def _unknown_columns(con: duckdb.DuckDBPyConnection, kind: str) -> str:
+    """A typed column per unknown top-level key, so `argus query` can select it by name."""
+    known = {f.name for f in FIELDS if kind in f.kinds} | _RESERVED
+    rows = con.execute(
+        "SELECT key, list(DISTINCT json_type(record, '$.\"' || key || '\"')) FROM ("
+        "SELECT record, unnest(json_keys(record)) AS key FROM staged "
+        "WHERE _error IS NULL AND kind = ? AND record IS NOT NULL) GROUP BY key ORDER BY key",
+        [kind],
+    ).fetchall()
+    columns = []
+    for key, types in rows:
+        if key in known:
+            continue
+        path = _lit("$." + '"' + key.replace('"', '\\"') + '"')
+        value = f"record->{path}"
+        present = set(types) - {"NULL"}
+        if present <= {"VARCHAR"}:
+            expr = f"record->>{path}"
+        elif present <= {"BIGINT", "UBIGINT"}:
+            expr = f"CAST({value} AS BIGINT)"
+        elif present <= {"BIGINT", "UBIGINT", "DOUBLE"}:
+            expr = f"CAST({value} AS DOUBLE)"
+        elif present <= {"BOOLEAN"}:
+            expr = f"CAST({value} AS BOOLEAN)"
+        else:
+            expr = value
+        columns.append(f", {expr} AS {_q(key)}")
+    return "".join(columns)

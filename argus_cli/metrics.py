@@ -1,0 +1,520 @@
+"""Every metric of SPEC sections 2 to 5, as SQL over the `hops`, `intents`, `outcomes` relations.
+
+This module is the one place a metric is defined. It stays portable SQL (window functions,
+GROUPING SETS, `product`, `min_by`, no Python UDFs) so that the same statements can later run on
+Spark; the few DuckDB-only spellings are in the first step (`m_hops`), which only annotates rows.
+
+The steps, each a temporary table built from the ones before:
+
+1. `m_hops`: the hops that count (not skipped, of the selected workflows), with their run's
+   workflow, whether each is wrong / checked / failed, and its drift flags.
+2. `m_runs`: one row per run: failed or not, origin hop, blast radius, confident last hop,
+   observed cascade.
+3. `m_hop_stats`: per (workflow, hop): SPEC 2 statistics, Wilson interval, canonical rank.
+4. `m_cascade`: SPEC 4 per workflow and per what-if scenario (one hop validated more).
+Then `compute_report` reads them into the report model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from argus_cli.diagnostics import InputError
+from argus_cli.report import (
+    G_ARVIS_DIMENSIONS,
+    Drift,
+    GArvis,
+    HopStats,
+    Report,
+    RootCause,
+    Settings,
+    WeakestHop,
+    WhatIf,
+    WorkflowReport,
+)
+
+Z = 1.96  # the Wilson interval's z for 95%
+
+_M_HOPS = """
+CREATE OR REPLACE TEMP TABLE m_hops AS
+WITH run_wf AS (
+    SELECT run_id, workflow_id AS wf FROM hops WHERE position = 1
+),
+counted AS (
+    SELECT h.run_id, r.wf, h.hop_id, h.span_id, h.parent_id, h.position, h.status, h.error,
+           h.validated, h.violations, h.high_stakes, h.confidence, h.correct, h.scores,
+           h.cost_usd, h.latency_ms, h.input_hash, h.output_hash, h.intent_checksum,
+           h.model, h.started_at, h._order,
+           (h.validated AND len(h.violations) > 0) OR coalesce(h.correct = false, false) AS wrong,
+           h.validated OR h.correct IS NOT NULL AS checked,
+           len(list_filter(h.violations, lambda v: v.category = 'safety')) > 0
+               AS safety_violation
+    FROM hops h JOIN run_wf r USING (run_id)
+    WHERE h.status <> 'skipped' {workflow_filter}
+),
+run_intent AS (
+    SELECT run_id, min_by(intent_checksum, _order) AS checksum,
+           count(DISTINCT intent_checksum) > 1 AS conflicting
+    FROM intents GROUP BY run_id
+),
+anchored AS (
+    SELECT c.*, ri.checksum IS NOT NULL AS has_intent, coalesce(ri.conflicting, false)
+               AS conflicting_intent,
+           coalesce(ri.checksum, min_by(c.intent_checksum, c.position) FILTER (
+               WHERE c.intent_checksum IS NOT NULL) OVER (PARTITION BY c.run_id)) AS anchor
+    FROM counted c LEFT JOIN run_intent ri USING (run_id)
+)
+SELECT *,
+       status = 'error' OR wrong AS failed,
+       intent_checksum IS NOT NULL AND intent_checksum <> anchor AS drifted,
+       intent_checksum IS NULL AND has_intent AS unanchored
+FROM anchored
+"""
+
+_M_RUNS = """
+CREATE OR REPLACE TEMP TABLE m_runs AS
+WITH per_run AS (
+    SELECT run_id, wf, count(*) AS hops, max(position) AS last_position,
+           min(CASE WHEN failed THEN position END) AS origin_position,
+           bool_or(conflicting_intent) AS conflicting_intent
+    FROM m_hops GROUP BY run_id, wf
+),
+outcome AS (
+    SELECT run_id, bool_or(NOT correct) AS outcome_failed FROM outcomes GROUP BY run_id
+),
+joined AS (
+    SELECT p.*, coalesce(o.outcome_failed, false) AS outcome_failed,
+           p.origin_position IS NOT NULL OR coalesce(o.outcome_failed, false) AS failed
+    FROM per_run p LEFT JOIN outcome o USING (run_id)
+)
+SELECT j.*,
+       origin.hop_id AS origin_hop,
+       last.hop_id AS last_hop,
+       last.confidence AS final_confidence,
+       last.confidence IS NULL OR last.confidence >= {confident_threshold} AS confident,
+       CASE WHEN j.failed THEN (
+           SELECT count(*) FROM m_hops h
+           WHERE h.run_id = j.run_id AND h.status = 'success'
+             AND h.position > coalesce(j.origin_position, 0)) END AS blast_radius
+FROM joined j
+LEFT JOIN m_hops origin ON origin.run_id = j.run_id AND origin.position = j.origin_position
+LEFT JOIN m_hops last ON last.run_id = j.run_id AND last.position = j.last_position
+"""
+
+_M_RUNS_CASCADE = """
+CREATE OR REPLACE TEMP TABLE m_runs AS
+SELECT *, failed AND origin_position IS NOT NULL AND origin_position < last_position
+          AND blast_radius > 0 AND confident AS observed_cascade
+FROM m_runs
+"""
+
+_M_HOP_STATS = """
+CREATE OR REPLACE TEMP TABLE m_hop_stats AS
+WITH agg AS (
+    SELECT wf, hop_id,
+           count(*) AS executions,
+           count(*) FILTER (WHERE status = 'error') AS errors,
+           count(*) FILTER (WHERE checked) AS checked,
+           count(*) FILTER (WHERE wrong) AS wrong,
+           count(*) FILTER (WHERE validated) AS validated,
+           count(*) FILTER (WHERE high_stakes) AS high_stakes,
+           count(*) FILTER (WHERE high_stakes AND NOT validated) AS high_stakes_unvalidated,
+           count(*) FILTER (WHERE drifted) AS drifted,
+           count(intent_checksum) AS with_checksum,
+           median(position) AS median_position,
+           avg(latency_ms) AS mean_latency_ms,
+           sum(cost_usd) AS total_cost_usd
+    FROM m_hops GROUP BY wf, hop_id
+),
+rates AS (
+    SELECT *,
+           CAST(errors AS DOUBLE) / executions AS error_rate,
+           CASE WHEN checked > 0 THEN CAST(wrong AS DOUBLE) / checked END AS silent_error_rate,
+           CAST(validated AS DOUBLE) / executions AS validation_coverage,
+           CASE WHEN with_checksum > 0 THEN CAST(drifted AS DOUBLE) / with_checksum END
+               AS drift_rate
+    FROM agg
+),
+wilson AS (
+    SELECT *,
+           CASE WHEN checked > 0 THEN
+               (silent_error_rate + {z2} / (2.0 * checked)) / (1 + {z2} / checked) END AS w_mid,
+           CASE WHEN checked > 0 THEN
+               {z} * sqrt(silent_error_rate * (1 - silent_error_rate) / checked
+                          + {z2} / (4.0 * checked * checked)) / (1 + {z2} / checked) END
+               AS w_half
+    FROM rates
+)
+SELECT wf, hop_id, executions, errors, checked, wrong, validated, high_stakes,
+       high_stakes_unvalidated, drifted, median_position, mean_latency_ms, total_cost_usd,
+       error_rate, silent_error_rate, validation_coverage, drift_rate,
+       (1 - error_rate) * (1 - coalesce(silent_error_rate, 0)) AS pass_rate,
+       CASE WHEN checked > 0 THEN (1 - error_rate) * (1 - least(1.0, w_mid + w_half))
+            ELSE 0.0 END AS pass_rate_lo,
+       CASE WHEN checked > 0 THEN (1 - error_rate) * (1 - greatest(0.0, w_mid - w_half))
+            ELSE 1 - error_rate END AS pass_rate_hi,
+       row_number() OVER (PARTITION BY wf ORDER BY median_position, hop_id) AS rank,
+       count(*) OVER (PARTITION BY wf) AS n_hops
+FROM wilson
+"""
+
+# SPEC 4 over every scenario at once: 'actual', and one per hop with that hop's coverage raised.
+_M_CASCADE = """
+CREATE OR REPLACE TEMP TABLE m_cascade AS
+WITH scenarios AS (
+    SELECT s.wf, s.hop_id AS scenario, h.hop_id, h.rank, h.n_hops,
+           coalesce(h.silent_error_rate, 0) AS s,
+           CASE WHEN h.hop_id = s.hop_id
+                THEN CASE WHEN h.validation_coverage < {advice} THEN {advice} ELSE 1.0 END
+                ELSE h.validation_coverage END AS v
+    FROM m_hop_stats s JOIN m_hop_stats h USING (wf)
+    UNION ALL
+    SELECT wf, NULL AS scenario, hop_id, rank, n_hops,
+           coalesce(silent_error_rate, 0) AS s, validation_coverage AS v
+    FROM m_hop_stats
+),
+escapes AS (
+    SELECT *, product(1 - v) OVER (
+        PARTITION BY wf, scenario ORDER BY rank
+        ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS escape
+    FROM scenarios
+),
+contributions AS (
+    SELECT *, CASE WHEN rank < n_hops THEN s * escape ELSE 0.0 END AS contribution
+    FROM escapes
+),
+confident AS (
+    SELECT wf, avg(CASE WHEN confident THEN 1.0 ELSE 0.0 END) AS confident_share
+    FROM m_runs GROUP BY wf
+)
+SELECT c.wf, c.scenario, c.hop_id, c.rank, c.v, c.contribution, k.confident_share,
+       k.confident_share * (1 - product(1 - c.contribution) OVER (
+           PARTITION BY c.wf, c.scenario)) AS cascade_risk_score
+FROM contributions c JOIN confident k USING (wf)
+"""
+
+# SPEC 5 variance: share of the most common output per repeated input, averaged over inputs.
+_M_VARIANCE = """
+CREATE OR REPLACE TEMP TABLE m_variance AS
+WITH outputs AS (
+    SELECT wf, hop_id, input_hash, output_hash, count(*) AS n
+    FROM m_hops WHERE input_hash IS NOT NULL AND output_hash IS NOT NULL
+    GROUP BY wf, hop_id, input_hash, output_hash
+)
+SELECT wf, hop_id, input_hash, CAST(max(n) AS DOUBLE) / sum(n) AS consistency
+FROM outputs GROUP BY wf, hop_id, input_hash HAVING sum(n) >= 2
+"""
+
+# A hop's value for the per-hop G-ARVIS dimensions (SPEC 5), averaged over some grouping.
+_HOP_DIMENSIONS = """
+       avg(scores['groundedness']) AS groundedness,
+       avg(coalesce(scores['accuracy'],
+                    CASE WHEN checked THEN CASE WHEN wrong THEN 0.0 ELSE 1.0 END END)) AS accuracy,
+       avg(coalesce(scores['safety'],
+                    CASE WHEN validated THEN CASE WHEN safety_violation THEN 0.0 ELSE 1.0 END
+                    END)) AS safety
+"""
+
+
+def _composite_sql(dimensions: tuple[str, ...], settings: Settings) -> str:
+    """Weighted mean of the dimensions that have a value: a NULL one carries no weight."""
+    weights = [(d, float(settings.weight(d))) for d in dimensions if settings.weight(d) > 0]
+    if not weights:
+        return "CAST(NULL AS DOUBLE)"
+    top = " + ".join(f"coalesce({w} * {d}, 0)" for d, w in weights)
+    bottom = " + ".join(f"CASE WHEN {d} IS NULL THEN 0 ELSE {w} END" for d, w in weights)
+    return f"({top}) / nullif({bottom}, 0)"
+
+
+# One row per workflow and one (scope NULL) over all: the run-level and G-ARVIS figures.
+_M_SCOPE = """
+CREATE OR REPLACE TEMP TABLE m_scope AS
+WITH r AS (
+    SELECT CASE WHEN grouping(wf) = 1 THEN NULL ELSE wf END AS scope, count(*) AS runs,
+           count(*) FILTER (WHERE failed) AS failed_runs,
+           CAST(count(*) FILTER (WHERE NOT failed) AS DOUBLE) / count(*) AS e2e,
+           count(*) FILTER (WHERE observed_cascade) AS observed_cascades,
+           count(*) FILTER (WHERE conflicting_intent) AS conflicting_intents,
+           avg(CASE WHEN confident THEN 1.0 ELSE 0.0 END) AS confident_share
+    FROM m_runs GROUP BY GROUPING SETS ((wf), ())
+),
+h AS (
+    SELECT CASE WHEN grouping(wf) = 1 THEN NULL ELSE wf END AS scope,
+           count(*) AS hop_executions, {hop_dimensions},
+           sum(cost_usd) AS total_cost, count(cost_usd) AS with_cost,
+           count(*) FILTER (WHERE drifted) AS drifted_hops,
+           count(*) FILTER (WHERE unanchored) AS unanchored_hops,
+           count(intent_checksum) AS with_checksum
+    FROM m_hops GROUP BY GROUPING SETS ((wf), ())
+),
+v AS (
+    SELECT CASE WHEN grouping(wf) = 1 THEN NULL ELSE wf END AS scope,
+           avg(consistency) AS variance
+    FROM m_variance GROUP BY GROUPING SETS ((wf), ())
+),
+p AS (
+    SELECT wf AS scope, product(pass_rate) AS predicted FROM m_hop_stats GROUP BY wf
+),
+k AS (
+    SELECT wf AS scope, max(cascade_risk_score) AS cascade_risk_score
+    FROM m_cascade WHERE scenario IS NULL GROUP BY wf
+),
+dims AS (
+    SELECT r.*, h.* EXCLUDE (scope), v.variance, p.predicted, k.cascade_risk_score,
+           e2e AS reliability,
+           CASE WHEN with_cost = 0 THEN NULL
+                WHEN runs = failed_runs THEN 0.0
+                ELSE greatest(0.0, 1 - (total_cost / (runs - failed_runs)) / {budget})
+           END AS inference_cost,
+           CASE WHEN with_checksum > 0 THEN CAST(drifted_hops AS DOUBLE) / with_checksum END
+               AS drift_rate
+    FROM r JOIN h ON r.scope IS NOT DISTINCT FROM h.scope
+    LEFT JOIN v ON r.scope IS NOT DISTINCT FROM v.scope
+    LEFT JOIN p ON r.scope IS NOT DISTINCT FROM p.scope
+    LEFT JOIN k ON r.scope IS NOT DISTINCT FROM k.scope
+)
+SELECT *, {composite} AS g_arvis FROM dims
+"""
+
+_M_HOP_G_ARVIS = """
+CREATE OR REPLACE TEMP TABLE m_hop_g_arvis AS
+WITH d AS (
+    SELECT wf, hop_id, {hop_dimensions} FROM m_hops GROUP BY wf, hop_id
+),
+dims AS (
+    SELECT d.*, v.variance
+    FROM d LEFT JOIN (SELECT wf, hop_id, avg(consistency) AS variance
+                      FROM m_variance GROUP BY wf, hop_id) v USING (wf, hop_id)
+)
+SELECT *, {composite} AS g_arvis FROM dims
+"""
+
+_ROOT_CAUSES = """
+SELECT wf, origin_hop, count(*) AS failed_runs, avg(blast_radius) AS mean_blast_radius
+FROM m_runs WHERE failed GROUP BY wf, origin_hop
+ORDER BY wf, failed_runs DESC, origin_hop NULLS LAST
+"""
+
+
+def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Build the metric tables; raise InputError when nothing is left to analyse."""
+    workflow_filter = ""
+    if settings.workflows:
+        names = ", ".join("'" + w.replace("'", "''") + "'" for w in settings.workflows)
+        workflow_filter = f"AND r.wf IN ({names})"
+    con.execute(_M_HOPS.format(workflow_filter=workflow_filter))
+    (count,) = con.execute("SELECT count(*) FROM m_hops").fetchone() or (0,)
+    if not count:
+        if settings.workflows:
+            known = con.execute(
+                "SELECT DISTINCT workflow_id FROM hops WHERE position = 1 ORDER BY 1"
+            ).fetchall()
+            raise InputError(
+                f"no runs of workflow {', '.join(settings.workflows)} "
+                f"(the inputs hold: {', '.join(k for (k,) in known) or 'none'})"
+            )
+        raise InputError("no hop records to analyse (only skipped hops, intents or outcomes)")
+    con.execute(_M_RUNS.format(confident_threshold=float(settings.confident_threshold)))
+    con.execute(_M_RUNS_CASCADE)
+    con.execute(_M_HOP_STATS.format(z=Z, z2=Z * Z))
+    con.execute(_M_CASCADE.format(advice=float(settings.advice_coverage)))
+    con.execute(_M_VARIANCE)
+    con.execute(
+        _M_SCOPE.format(
+            hop_dimensions=_HOP_DIMENSIONS,
+            budget=float(settings.cost_budget_usd),
+            composite=_composite_sql(G_ARVIS_DIMENSIONS, settings),
+        )
+    )
+    con.execute(
+        _M_HOP_G_ARVIS.format(
+            hop_dimensions=_HOP_DIMENSIONS,
+            composite=_composite_sql(("groundedness", "accuracy", "variance", "safety"), settings),
+        )
+    )
+
+
+def _rows(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
+) -> list[dict[str, Any]]:
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _g_arvis(row: dict[str, Any]) -> GArvis:
+    return GArvis(**{k: row.get(k) for k in (*G_ARVIS_DIMENSIONS, "g_arvis")})
+
+
+def compute_report(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    files: list[str],
+    records: int,
+    bad_records: int,
+) -> Report:
+    """Run every metric query and read the results into the report model (SPEC 7)."""
+    prepare(con, settings)
+    scopes = {r["scope"]: r for r in _rows(con, "SELECT * FROM m_scope")}
+    stats = _rows(
+        con,
+        "SELECT s.*, c.contribution, g.groundedness, g.accuracy, g.variance, g.safety, g.g_arvis "
+        "FROM m_hop_stats s JOIN m_cascade c ON c.scenario IS NULL AND c.wf = s.wf "
+        "AND c.hop_id = s.hop_id JOIN m_hop_g_arvis g ON g.wf = s.wf AND g.hop_id = s.hop_id "
+        "ORDER BY s.wf, s.rank",
+    )
+    what_ifs = _rows(
+        con,
+        "SELECT w.wf, w.hop_id, a.v AS coverage, w.v AS proposed_coverage, "
+        "a.cascade_risk_score, w.cascade_risk_score AS proposed "
+        "FROM m_cascade w JOIN m_cascade a ON a.scenario IS NULL AND a.wf = w.wf "
+        "AND a.hop_id = w.hop_id WHERE w.scenario = w.hop_id "
+        "ORDER BY w.wf, proposed, w.hop_id",
+    )
+    causes = _rows(
+        con,
+        "SELECT wf, origin_hop, count(*) AS failed_runs, avg(blast_radius) AS mean_blast_radius "
+        "FROM m_runs WHERE failed GROUP BY wf, origin_hop "
+        "ORDER BY wf, failed_runs DESC, origin_hop NULLS LAST",
+    )
+    workflows = [
+        _workflow_report(
+            scopes[wf],
+            [s for s in stats if s["wf"] == wf],
+            [w for w in what_ifs if w["wf"] == wf],
+            [c for c in causes if c["wf"] == wf],
+        )
+        for wf in sorted(k for k in scopes if k is not None)
+    ]
+    overall = scopes[None]
+    weakest = _rows(
+        con,
+        "SELECT wf, hop_id, pass_rate, pass_rate_lo, pass_rate_hi FROM m_hop_stats "
+        "ORDER BY pass_rate, executions DESC, wf, hop_id LIMIT 1",
+    )[0]
+    (predicted,) = con.execute(
+        "SELECT sum(predicted * runs) / sum(runs) FROM m_scope WHERE scope IS NOT NULL"
+    ).fetchone() or (None,)
+    return Report(
+        files=files,
+        records=records,
+        bad_records=bad_records,
+        runs=overall["runs"],
+        hop_executions=overall["hop_executions"],
+        end_to_end_success_rate=overall["e2e"],
+        predicted_end_to_end=predicted,
+        weakest_hop=WeakestHop(
+            weakest["wf"],
+            weakest["hop_id"],
+            weakest["pass_rate"],
+            (weakest["pass_rate_lo"], weakest["pass_rate_hi"]),
+        ),
+        cascade_risk_score=max(w.cascade_risk_score for w in workflows),
+        g_arvis_scores=_g_arvis(overall),
+        workflows=workflows,
+        settings=settings,
+    )
+
+
+def _workflow_report(
+    scope: dict[str, Any],
+    stats: list[dict[str, Any]],
+    what_ifs: list[dict[str, Any]],
+    causes: list[dict[str, Any]],
+) -> WorkflowReport:
+    return WorkflowReport(
+        workflow_id=scope["scope"],
+        runs=scope["runs"],
+        failed_runs=scope["failed_runs"],
+        end_to_end_success_rate=scope["e2e"],
+        predicted_end_to_end=scope["predicted"],
+        cascade_risk_score=scope["cascade_risk_score"],
+        confident_share=scope["confident_share"],
+        observed_cascades=scope["observed_cascades"],
+        hops=[
+            HopStats(
+                hop_id=s["hop_id"],
+                executions=s["executions"],
+                errors=s["errors"],
+                checked=s["checked"],
+                wrong=s["wrong"],
+                error_rate=s["error_rate"],
+                silent_error_rate=s["silent_error_rate"],
+                pass_rate=s["pass_rate"],
+                pass_rate_ci=(s["pass_rate_lo"], s["pass_rate_hi"]),
+                validation_coverage=s["validation_coverage"],
+                high_stakes_unvalidated=s["high_stakes_unvalidated"],
+                cascade_contribution=s["contribution"],
+                drift_rate=s["drift_rate"],
+                median_position=float(s["median_position"]),
+                validated=s["validated"],
+                high_stakes=s["high_stakes"],
+                drifted_hops=s["drifted"],
+                mean_latency_ms=s["mean_latency_ms"],
+                total_cost_usd=s["total_cost_usd"],
+                g_arvis_scores=_g_arvis(s),
+            )
+            for s in stats
+        ],
+        root_causes=[
+            RootCause(c["origin_hop"], c["failed_runs"], c["mean_blast_radius"]) for c in causes
+        ],
+        drift=Drift(
+            drifted_hops=scope["drifted_hops"],
+            unanchored_hops=scope["unanchored_hops"],
+            drift_rate=scope["drift_rate"],
+            conflicting_intents=scope["conflicting_intents"],
+        ),
+        g_arvis_scores=_g_arvis(scope),
+        what_if=[
+            WhatIf(
+                hop_id=w["hop_id"],
+                coverage=w["coverage"],
+                proposed_coverage=w["proposed_coverage"],
+                cascade_risk_score=w["cascade_risk_score"],
+                proposed_cascade_risk_score=w["proposed"],
+            )
+            for w in what_ifs
+        ],
+    )
+
+
+def run_rows(con: duckdb.DuckDBPyConnection, failed_only: bool) -> list[dict[str, Any]]:
+    """One row per run for `argus runs`: failed runs first, by origin hop, then run id."""
+    where = "WHERE failed" if failed_only else ""
+    return _rows(
+        con,
+        "SELECT run_id, wf AS workflow_id, failed, origin_hop, origin_position, hops, "
+        "blast_radius, last_hop, final_confidence, observed_cascade, outcome_failed "
+        f"FROM m_runs {where} "
+        "ORDER BY failed DESC, origin_hop NULLS LAST, wf, run_id",
+    )
+
+
+def run_hops(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
+    """Every hop record of one run, skipped ones too, with the flags of those that count."""
+    return _rows(
+        con,
+        "SELECT h.span_id, h.parent_id, h.hop_id, h.agent, h.position, h.seq, h.status, h.error, "
+        "h.validated, h.violations, h.high_stakes, h.confidence, h.correct, h.latency_ms, "
+        "h.cost_usd, h.model, h.intent_checksum, m.wrong, m.failed, m.drifted, m.unanchored, "
+        "h._file, h._line "
+        "FROM hops h LEFT JOIN m_hops m ON m.run_id = h.run_id AND m.span_id = h.span_id "
+        "AND m._order = h._order "
+        "WHERE h.run_id = ? ORDER BY h.position NULLS LAST, h._order",
+        [run_id],
+    )
+
+
+def run_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any] | None:
+    rows = _rows(
+        con,
+        "SELECT r.*, i.goal, i.intent_checksum FROM m_runs r LEFT JOIN ("
+        "SELECT run_id, min_by(goal, _order) AS goal, min_by(intent_checksum, _order) "
+        "AS intent_checksum FROM intents GROUP BY run_id) i USING (run_id) "
+        "WHERE r.run_id = ?",
+        [run_id],
+    )
+    return rows[0] if rows else None

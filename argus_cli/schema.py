@@ -1,0 +1,93 @@
+"""The record format of SPEC section 1, in one place.
+
+The loader builds its SQL from these declarations and the writer library writes records with
+these names, so a field is added or retyped here and nowhere else. Validation is explicit rather
+than left to DuckDB's type detection, which samples the first records only and would type a field
+by whatever shape happened to come first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["hop", "intent", "outcome"]
+KINDS: tuple[Kind, ...] = ("hop", "intent", "outcome")
+STATUSES = ("success", "error", "skipped")
+
+# JSON value shapes a field accepts; each maps to one way of converting it in SQL.
+Shape = Literal[
+    "string",
+    "int",
+    "float",
+    "unit",
+    "bool",
+    "timestamp",
+    "violations",
+    "scores",
+    "strings",
+    "object",
+]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One top-level key of a record."""
+
+    name: str
+    shape: Shape
+    kinds: tuple[Kind, ...]
+    required_for: tuple[Kind, ...] = ()
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("kind", "string", KINDS),
+    Field("run_id", "string", KINDS, required_for=KINDS),
+    Field("hop_id", "string", ("hop",), required_for=("hop",)),
+    Field("workflow_id", "string", ("hop",)),
+    Field("span_id", "string", ("hop",)),
+    Field("parent_id", "string", ("hop",)),
+    Field("agent", "string", ("hop",)),
+    Field("seq", "int", ("hop",)),
+    Field("status", "string", ("hop",)),
+    Field("error", "string", ("hop",)),
+    Field("validated", "bool", ("hop",)),
+    Field("violations", "violations", ("hop",)),
+    Field("high_stakes", "bool", ("hop",)),
+    Field("confidence", "unit", ("hop",)),
+    Field("correct", "bool", ("hop", "outcome"), required_for=("outcome",)),
+    Field("scores", "scores", ("hop",)),
+    Field("input_tokens", "int", ("hop",)),
+    Field("output_tokens", "int", ("hop",)),
+    Field("cost_usd", "float", ("hop",)),
+    Field("latency_ms", "float", ("hop",)),
+    Field("started_at", "timestamp", ("hop",)),
+    Field("ended_at", "timestamp", ("hop",)),
+    Field("model", "string", ("hop",)),
+    Field("input_hash", "string", ("hop",)),
+    Field("output_hash", "string", ("hop",)),
+    Field("intent_checksum", "string", ("hop", "intent")),
+    Field("metadata", "object", ("hop",)),
+    Field("goal", "string", ("intent",)),
+    Field("constraints", "strings", ("intent",)),
+    Field("created_at", "timestamp", ("intent",)),
+    Field("source", "string", ("outcome",)),
+    Field("note", "string", ("outcome",)),
+)
+
+FIELD_NAMES = frozenset(f.name for f in FIELDS)
+# Payloads are optional and may be large: kept out of the typed tables, reachable in `argus query`.
+PAYLOAD_FIELDS = frozenset({"input", "output"})
+
+
+def canonical_json(value: object) -> str:
+    """The one JSON spelling that checksums are taken over (SPEC 1.2)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def intent_checksum(goal: str, constraints: list[str]) -> str:
+    """sha256 hex of the canonical intent, as SPEC 1.2 defines it; the SQL twin is in loading.py."""
+    payload = canonical_json({"constraints": list(constraints), "goal": goal})
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
