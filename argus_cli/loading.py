@@ -171,14 +171,14 @@ def _value_sql(f: Field) -> str:
         case "int":
             return (
                 f"CASE WHEN {t} IN ('BIGINT', 'UBIGINT') THEN CAST({x} AS BIGINT) "
-                f"WHEN {t} = 'DOUBLE' AND CAST({x} AS DOUBLE) = floor(CAST({x} AS DOUBLE)) "
+                f"WHEN {t} = 'DOUBLE' AND TRY_CAST({x} AS DOUBLE) = floor(TRY_CAST({x} AS DOUBLE)) "
                 f"THEN CAST(CAST({x} AS DOUBLE) AS BIGINT) END"
             )
         case "float":
             return f"CASE WHEN {t} IN {_NUMBER} THEN CAST({x} AS DOUBLE) END"
         case "unit":
             return (
-                f"CASE WHEN {t} IN {_NUMBER} AND CAST({x} AS DOUBLE) BETWEEN 0 AND 1 "
+                f"CASE WHEN {t} IN {_NUMBER} AND TRY_CAST({x} AS DOUBLE) BETWEEN 0 AND 1 "
                 f"THEN CAST({x} AS DOUBLE) END"
             )
         case "bool":
@@ -212,7 +212,7 @@ def _value_sql(f: Field) -> str:
             entries = f"map_values(json_transform({x}, '\"MAP(VARCHAR, JSON)\"'))"
             return (
                 f"CASE WHEN {t} = 'OBJECT' AND len(list_filter({entries}, lambda v: "
-                f"json_type(v) NOT IN {_NUMBER} OR CAST(v AS DOUBLE) NOT BETWEEN 0 AND 1)) = 0 "
+                f"json_type(v) NOT IN {_NUMBER} OR TRY_CAST(v AS DOUBLE) NOT BETWEEN 0 AND 1)) = 0 "
                 f"THEN json_transform({x}, '\"MAP(VARCHAR, DOUBLE)\"') END"
             )
         case "strings":

@@ -1,0 +1,23 @@
+"""Shared helpers: write records to a trace file and analyse it the way the CLI does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from argus_cli.analysis import analyse
+from argus_cli.report import Report, Settings
+from tracebook import write_jsonl
+
+
+@pytest.fixture
+def report_of(tmp_path: Path):
+    """Analyse a list of records as one JSONL file."""
+
+    def run(records: list[dict[str, Any] | str], settings: Settings | None = None) -> Report:
+        path = write_jsonl(tmp_path / "trace.jsonl", records)
+        return analyse([str(path)], settings, quiet=True)
+
+    return run

@@ -1,0 +1,322 @@
+"""Loading every input shape into the same `hops` relation, and refusing what is not a trace."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from tracebook import CONSTRAINTS, GOAL, K, TRACE_A, TRACE_B, write_jsonl
+
+from argus_cli.analysis import analyse
+from argus_cli.diagnostics import InputError
+from argus_cli.loading import load
+from argus_cli.schema import intent_checksum
+
+DATA = Path(__file__).parent / "data"
+
+
+def numbers(report) -> dict:
+    """The report without its list of input files, for comparing one trace in several shapes."""
+    data = report.to_dict()
+    del data["inputs"]["files"]
+    return data
+
+
+def write_parquet(path: Path, records: list[dict]) -> Path:
+    """Parquet as a pipeline would write it: typed columns, violations as structs, scores a map."""
+    rows = []
+    for r in records:
+        row = dict(r)
+        if "violations" in row:
+            row["violations"] = [
+                {
+                    "rule": v.split(":", 1)[-1],
+                    "severity": None,
+                    "category": v.split(":", 1)[0] if ":" in v else None,
+                }
+                if isinstance(v, str)
+                else v
+                for v in row["violations"]
+            ]
+        if "scores" in row:
+            row["scores"] = [(k, float(v)) for k, v in row["scores"].items()]
+        if isinstance(row.get("started_at"), int):
+            row["started_at"] = "2026-04-01T10:00:00Z"  # one string column
+        rows.append(row)
+    violation = pa.struct(
+        [("rule", pa.string()), ("severity", pa.string()), ("category", pa.string())]
+    )
+    schema = pa.schema(
+        [
+            ("kind", pa.string()),
+            ("run_id", pa.string()),
+            ("hop_id", pa.string()),
+            ("workflow_id", pa.string()),
+            ("seq", pa.int64()),
+            ("status", pa.string()),
+            ("error", pa.string()),
+            ("validated", pa.bool_()),
+            ("violations", pa.list_(violation)),
+            ("confidence", pa.float64()),
+            ("correct", pa.bool_()),
+            ("scores", pa.map_(pa.string(), pa.float64())),
+            ("cost_usd", pa.float64()),
+            ("started_at", pa.string()),
+            ("input_hash", pa.string()),
+            ("output_hash", pa.string()),
+            ("intent_checksum", pa.string()),
+            ("goal", pa.string()),
+            ("constraints", pa.list_(pa.string())),
+            ("source", pa.string()),
+        ]
+    )
+    table = pa.Table.from_pylist(rows, schema=schema)
+    pq.write_table(table, path)
+    return path
+
+
+def test_same_numbers_from_jsonl_gzip_parquet_folder_and_stdin(tmp_path):
+    records = TRACE_A + TRACE_B
+    # started_at as epoch ms cannot share a Parquet string column: use one string form here
+    jsonl = write_jsonl(tmp_path / "t.jsonl", records)
+    expected = numbers(analyse([str(jsonl)], quiet=True))
+
+    gz = tmp_path / "t.jsonl.gz"
+    gz.write_bytes(gzip.compress(jsonl.read_bytes()))
+    assert numbers(analyse([str(gz)], quiet=True)) == expected
+
+    folder = tmp_path / "folder" / "date=2026-04-01"
+    folder.mkdir(parents=True)
+    write_jsonl(folder / "part-1.ndjson", records[:9])
+    write_jsonl(folder / "part-2.jsonl", records[9:])
+    (folder / "_SUCCESS").write_text("")
+    (folder / "README.txt").write_text("not a trace")
+    assert numbers(analyse([str(tmp_path / "folder")], quiet=True)) == expected
+
+    stdin = io.BytesIO(jsonl.read_bytes())
+    assert numbers(analyse(["-"], stdin=stdin, quiet=True)) == expected
+
+    parquet = write_parquet(tmp_path / "t.parquet", records)
+    assert numbers(analyse([str(parquet)], quiet=True)) == expected
+
+
+def test_glob_and_several_inputs(tmp_path):
+    write_jsonl(tmp_path / "2026-04-01.jsonl", TRACE_A)
+    write_jsonl(tmp_path / "2026-04-02.jsonl", TRACE_B)
+    both = analyse([str(tmp_path / "2026-04-*.jsonl")], quiet=True)
+    assert both.runs == 6 and both.files == [str(tmp_path / f"2026-04-0{i}.jsonl") for i in (1, 2)]
+    listed = analyse(
+        [str(tmp_path / "2026-04-01.jsonl"), str(tmp_path / "2026-04-02.jsonl")], quiet=True
+    )
+    assert numbers(listed) == numbers(both)
+
+
+def test_hive_partition_values_become_fields(tmp_path):
+    folder = tmp_path / "workflow_id=from-folder"
+    folder.mkdir()
+    write_jsonl(
+        folder / "a.jsonl",
+        [{"run_id": "r", "hop_id": "h"}, {"run_id": "s", "hop_id": "h", "workflow_id": "own"}],
+    )
+    trace = load([str(tmp_path)])
+    rows = trace.con.execute("SELECT run_id, workflow_id FROM hops ORDER BY run_id").fetchall()
+    assert rows == [("r", "from-folder"), ("s", "own")]  # the record's own value wins
+
+
+def test_files_with_different_columns_load_together(tmp_path):
+    write_jsonl(tmp_path / "one.jsonl", [{"run_id": "r1", "hop_id": "a", "scores": {"safety": 1}}])
+    write_jsonl(
+        tmp_path / "two.jsonl", [{"run_id": "r2", "hop_id": "a", "cost_usd": 0.5, "tenant": "acme"}]
+    )
+    trace = load([str(tmp_path / "one.jsonl"), str(tmp_path / "two.jsonl")], keep_unknown=True)
+    rows = trace.con.execute(
+        "SELECT run_id, scores['safety'], cost_usd, tenant FROM hops ORDER BY run_id"
+    ).fetchall()
+    assert rows == [("r1", 1.0, None, None), ("r2", None, 0.5, "acme")]
+
+
+def test_normalisation_defaults_and_shapes(tmp_path):
+    path = write_jsonl(
+        tmp_path / "t.jsonl",
+        [
+            {
+                "run_id": "r",
+                "hop_id": "p",
+                "seq": 1,
+                "started_at": "2026-04-01T10:00:00Z",
+                "ended_at": 1775037601500,
+                "violations": [
+                    "fmt:missing",
+                    "plain",
+                    {"rule": "dose", "severity": "high", "category": "safety"},
+                ],
+            },
+            {
+                "run_id": "r",
+                "hop_id": "q",
+                "seq": 2.0,
+                "started_at": "2026-04-01T12:00:00+02:00",
+                "ended_at": "2026-04-01 10:00:00.250",
+                "latency_ms": 7,
+            },
+        ],
+    )
+    con = load([str(path)]).con
+    p, q = con.execute(
+        "SELECT span_id, agent, status, validated, high_stakes, violations, latency_ms, "
+        "started_at, workflow_id FROM hops ORDER BY position"
+    ).fetchall()
+    assert p[:5] == ("r/p/1", "p", "success", False, False)
+    assert p[5] == [
+        {"rule": "missing", "severity": None, "category": "fmt"},
+        {"rule": "plain", "severity": None, "category": None},
+        {"rule": "dose", "severity": "high", "category": "safety"},
+    ]
+    assert p[6] == 1500.0  # ended_at - started_at, from an epoch and a Z string
+    assert q[6] == 7.0  # a recorded latency wins over the timestamps
+    assert p[7] == q[7]  # Z and +02:00 name the same instant
+    assert p[8] == "default"
+
+
+def test_intent_checksum_computed_when_missing(tmp_path):
+    path = write_jsonl(
+        tmp_path / "t.jsonl",
+        [
+            {"kind": "intent", "run_id": "r", "goal": GOAL, "constraints": CONSTRAINTS},
+            {"kind": "intent", "run_id": "s", "goal": "g", "intent_checksum": "given"},
+            {"run_id": "r", "hop_id": "h"},
+        ],
+    )
+    rows = (
+        load([str(path)])
+        .con.execute("SELECT run_id, intent_checksum FROM intents ORDER BY run_id")
+        .fetchall()
+    )
+    assert rows == [("r", K), ("s", "given")]
+    assert K == intent_checksum(GOAL, CONSTRAINTS)
+
+
+def test_malformed_records_are_skipped_and_named(tmp_path, capsys):
+    lines = [
+        {"run_id": "r1", "hop_id": "a"},
+        "[1, 2]",
+        '{"run_id": "r1", "hop_id": ',
+        {"hop_id": "no-run"},
+        {"run_id": "r1", "hop_id": "a", "confidence": 1.5},
+        {"run_id": "r1", "hop_id": "a", "status": "done"},
+        {"run_id": "r1", "hop_id": "a", "validated": "yes"},
+        {"run_id": "r1", "hop_id": "a", "kind": "metric"},
+        {"run_id": "r1", "hop_id": "a", "started_at": "yesterday"},
+        {"run_id": "r1", "hop_id": "a", "scores": {"safety": "high"}},
+        {"run_id": "r1", "hop_id": "a", "violations": "none"},
+        {"kind": "outcome", "run_id": "r1"},
+        "",
+        {"run_id": "r2", "hop_id": "a"},
+    ]
+    path = write_jsonl(tmp_path / "t.jsonl", lines)
+    with path.open("a") as handle:
+        handle.write('{"run_id": "r3", "hop_')  # a torn last write
+    report = analyse([str(path)])
+    assert report.runs == 2 and report.bad_records == 12 and report.records == 14
+    err = capsys.readouterr().err.splitlines()
+    name = str(path)
+    assert err[:12] == [
+        f"argus: skipped record at {name}:2: not a JSON object",
+        f"argus: skipped record at {name}:3: invalid JSON",
+        f"argus: skipped record at {name}:4: hop record lacks required field 'run_id'",
+        f"argus: skipped record at {name}:5: field 'confidence' must be a number in 0..1",
+        f'argus: skipped record at {name}:6: unknown status "done" (expected success, error or '
+        "skipped)",
+        f"argus: skipped record at {name}:7: field 'validated' must be true or false",
+        f'argus: skipped record at {name}:8: unknown kind "metric" (expected hop, intent or '
+        "outcome)",
+        f"argus: skipped record at {name}:9: field 'started_at' must be an RFC 3339 timestamp "
+        "or epoch milliseconds",
+        f"argus: skipped record at {name}:10: field 'scores' must be an object of numbers in 0..1",
+        f"argus: skipped record at {name}:11: field 'violations' must be a list of strings or "
+        "{rule, severity, category} objects",
+        f"argus: skipped record at {name}:12: outcome record lacks required field 'correct'",
+        f"argus: skipped record at {name}:15: invalid JSON",
+    ]
+    assert err[12] == "argus: skipped 12 malformed record(s) of 14; the rest were analysed"
+
+
+def test_strict_makes_the_first_bad_record_fatal(tmp_path):
+    path = write_jsonl(tmp_path / "t.jsonl", [{"run_id": "r", "hop_id": "a"}, "oops"])
+    with pytest.raises(InputError, match=r"t\.jsonl:2: invalid JSON \(--strict"):
+        load([str(path)], strict=True)
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda d: str(d / "missing.jsonl"), "missing.jsonl: no such file or folder"),
+        (lambda d: str(d / "*.parquet"), r"\*.parquet: no files match this pattern"),
+        (lambda d: str(d), "folder has no trace files"),
+        (lambda d: str(shutil.copy(DATA / "not_a_trace.csv", d)), "not a trace"),
+        (lambda d: str(shutil.copy(DATA / "array.json", d)), "not a trace"),
+        (lambda d: str(shutil.copy(DATA / "binary.jsonl", d)), "not a"),
+        (
+            lambda d: str(shutil.copy(DATA / "no_required_fields.jsonl", d)),
+            "not a trace .*lacks required field 'run_id'",
+        ),
+        (lambda d: str(shutil.copy(DATA / "broken.parquet", d)), "not a readable trace"),
+    ],
+)
+def test_unusable_inputs_raise_one_clear_error(tmp_path, setup, message):
+    with pytest.raises(InputError, match=message):
+        load([setup(tmp_path)])
+
+
+def test_only_intents_is_not_analysable(tmp_path):
+    path = write_jsonl(tmp_path / "t.jsonl", [{"kind": "intent", "run_id": "r", "goal": "g"}])
+    with pytest.raises(InputError, match="no hop records"):
+        analyse([str(path)], quiet=True)
+
+
+def test_loading_never_modifies_inputs(tmp_path):
+    path = write_jsonl(tmp_path / "t.jsonl", TRACE_A + ["garbage"])
+    before = path.read_bytes(), path.stat().st_mtime_ns
+    analyse([str(path)], quiet=True)
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+
+
+def test_unknown_fields_and_payloads_stay_queryable(tmp_path):
+    path = write_jsonl(
+        tmp_path / "t.jsonl",
+        [
+            {"run_id": "r", "hop_id": "a", "tenant": "acme", "input": {"doc": 1}, "n": 2},
+            {"run_id": "r", "hop_id": "b", "tenant": "beta", "n": 2.5},
+        ],
+    )
+    con = load([str(path)], keep_unknown=True).con
+    types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE hops)").fetchall())
+    assert (types["tenant"], types["n"], types["input"]) == ("VARCHAR", "DOUBLE", "JSON")
+    assert con.execute("SELECT list(tenant ORDER BY hop_id) FROM hops").fetchone() == (
+        ["acme", "beta"],
+    )
+    assert (
+        json.loads(con.execute("SELECT record FROM hops WHERE hop_id = 'a'").fetchone()[0])[
+            "tenant"
+        ]
+        == "acme"
+    )
+
+
+def test_sql_checksum_matches_python_on_awkward_text():
+    con = duckdb.connect()
+    from argus_cli.loading import _INTENT_CHECKSUM_SQL
+
+    for goal, constraints in [("", []), ('a"b\\c\n\u0001é😀/', ["x", "ü"]), ("\u2028\x7f", [""])]:
+        got = con.execute(
+            f"SELECT {_INTENT_CHECKSUM_SQL} FROM (SELECT ? AS goal, ?::VARCHAR[] AS constraints)",
+            [goal, constraints],
+        ).fetchone()[0]
+        assert got == intent_checksum(goal, constraints)
