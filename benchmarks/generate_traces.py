@@ -27,19 +27,16 @@ import json
 import random
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, Any
 
 EPOCH_MS = 1_775_030_400_000  # 2026-04-01T08:00:00Z: fixed, so output never depends on the clock
 RUN_GAP_MS = 3_000.0  # mean time between run starts (runs overlap, like a busy queue)
-LINES_PER_WRITE = 20_000
+RUNS_PER_WRITE = 4_000
 PARQUET_ROW_GROUP = 100_000
 FORMATS = ("jsonl", "jsonl.gz", "parquet")
-
-Record = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +139,7 @@ PRIOR_AUTH = WorkflowSpec(
             hop_id="eligibility-checker",
             agent="eligibility-agent",
             models=("gpt-4.1-mini", "claude-haiku-4-5"),
-            silent_rate=0.07,
+            silent_rate=0.08,
             carry_rate=0.55,
             sample_rate=0.12,
             error_rate=0.02,
@@ -164,9 +161,9 @@ PRIOR_AUTH = WorkflowSpec(
             hop_id="clinical-reviewer",
             agent="clinical-agent",
             models=("claude-sonnet-4-6", "gpt-4.1"),
-            silent_rate=0.03,
-            carry_rate=0.8,
-            sample_rate=0.15,
+            silent_rate=0.04,
+            carry_rate=0.85,
+            sample_rate=0.1,
             error_rate=0.015,
             fatal_share=0.6,
             errors=(*COMMON_ERRORS, "ToolError: guideline search timed out"),
@@ -189,9 +186,9 @@ PRIOR_AUTH = WorkflowSpec(
             hop_id="policy-validator",
             agent="policy-agent",
             models=("claude-sonnet-4-6",),
-            silent_rate=0.02,
-            carry_rate=0.85,
-            sample_rate=0.15,
+            silent_rate=0.03,
+            carry_rate=0.9,
+            sample_rate=0.08,
             error_rate=0.01,
             fatal_share=0.5,
             errors=COMMON_ERRORS,
@@ -212,7 +209,7 @@ PRIOR_AUTH = WorkflowSpec(
             models=("claude-sonnet-4-6", "gpt-4.1"),
             silent_rate=0.015,
             carry_rate=0.9,
-            sample_rate=0.1,
+            sample_rate=0.04,
             error_rate=0.008,
             fatal_share=1.0,
             errors=COMMON_ERRORS,
@@ -226,8 +223,8 @@ PRIOR_AUTH = WorkflowSpec(
             output_tokens=(500, 1_400),
             ms_per_token=11.0,
             overhead_ms=300.0,
-            high_stakes_share=0.2,
-            high_stakes_missed=0.05,
+            high_stakes_share=0.12,
+            high_stakes_missed=0.06,
             safety_relevant=True,
             prompt_version="v3",
         ),
@@ -292,9 +289,9 @@ CLAIMS_CODING = WorkflowSpec(
             hop_id="code-extractor",
             agent="coding-agent",
             models=("claude-sonnet-4-6", "llama-3.3-70b-instruct"),
-            silent_rate=0.025,
+            silent_rate=0.035,
             carry_rate=0.6,
-            sample_rate=0.2,
+            sample_rate=0.15,
             error_rate=0.01,
             fatal_share=0.5,
             errors=COMMON_ERRORS,
@@ -315,9 +312,9 @@ CLAIMS_CODING = WorkflowSpec(
             hop_id="coder-qa",
             agent="qa-agent",
             models=("gpt-4.1",),
-            silent_rate=0.01,
+            silent_rate=0.015,
             carry_rate=0.45,
-            sample_rate=0.3,
+            sample_rate=0.25,
             error_rate=0.008,
             fatal_share=0.5,
             errors=COMMON_ERRORS,
@@ -339,7 +336,7 @@ CLAIMS_CODING = WorkflowSpec(
             models=("gpt-4.1-mini",),
             silent_rate=0.005,
             carry_rate=0.9,
-            sample_rate=0.25,
+            sample_rate=0.2,
             error_rate=0.004,
             fatal_share=1.0,
             errors=(*COMMON_ERRORS, "ValidationError: 837P segment NM1 too long"),
@@ -382,15 +379,57 @@ WORKFLOWS: dict[str, WorkflowSpec] = {w.workflow_id: w for w in (PRIOR_AUTH, CLA
 TENANTS = ("acme", "globex", "initech")
 OUTCOME_NOTES = ("UM nurse review", "peer-to-peer call", "appeal overturned", "audit sample")
 
+# A hop is a tuple in this field order: tuples are the cheapest record CPython can build, and the
+# writers unpack them positionally (JSONL) or append them column by column (Parquet).
+HOP_FIELDS: tuple[str, ...] = (
+    "kind",
+    "run_id",
+    "workflow_id",
+    "hop_id",
+    "span_id",
+    "parent_id",
+    "agent",
+    "seq",
+    "status",
+    "error",
+    "model",
+    "started_at",
+    "ended_at",
+    "latency_ms",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "confidence",
+    "validated",
+    "violations",
+    "high_stakes",
+    "correct",
+    "scores",
+    "input_hash",
+    "output_hash",
+    "intent_checksum",
+    "metadata",
+    "tenant",
+)
+Hop = tuple[Any, ...]
+Meta = tuple[tuple[str, str | int], ...]  # metadata as pairs: hashable, so its JSON is cached
+Record = dict[str, Any]  # intent and outcome records
+Run = list[Hop | Record]
+
+
+# The string encoder json.dumps(ensure_ascii=False) itself uses (the C one when available).
+_json_str: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
 
 def intent_checksum(goal: str, constraints: list[str] | tuple[str, ...]) -> str:
-    """SPEC 1.2: sha256 hex of the canonical UTF-8 JSON of goal and constraints."""
-    canonical = json.dumps(
-        {"constraints": list(constraints), "goal": goal},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+    """SPEC 1.2: sha256 hex of the UTF-8 canonical JSON of goal and constraints.
+
+    Spelled out by hand (it runs once per run), it is byte for byte what
+    json.dumps({"constraints": ..., "goal": ...}, sort_keys=True, separators=(",", ":"),
+    ensure_ascii=False) gives.
+    """
+    items = ",".join(map(_json_str, constraints))
+    canonical = f'{{"constraints":[{items}],"goal":{_json_str(goal)}}}'
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -398,20 +437,18 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-_DAY_PREFIX: dict[int, str] = {}
+_MINUTE_PREFIX: dict[int, str] = {}
 
 
 def rfc3339(ms: int) -> str:
-    """Epoch ms to RFC 3339 with `Z`; hand-rolled because datetime formatting is the bottleneck."""
-    day, rest = divmod(ms, 86_400_000)
-    prefix = _DAY_PREFIX.get(day)
+    """Epoch ms to RFC 3339 with `Z`, caching each minute's prefix (datetime is too slow here)."""
+    minute, rest = divmod(ms, 60_000)
+    prefix = _MINUTE_PREFIX.get(minute)
     if prefix is None:
-        date = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(days=day)
-        prefix = _DAY_PREFIX[day] = date.strftime("%Y-%m-%dT")
-    hour, rest = divmod(rest, 3_600_000)
-    minute, rest = divmod(rest, 60_000)
-    sec, milli = divmod(rest, 1000)
-    return f"{prefix}{hour:02d}:{minute:02d}:{sec:02d}.{milli:03d}Z"
+        if len(_MINUTE_PREFIX) > 4096:
+            _MINUTE_PREFIX.clear()
+        prefix = _MINUTE_PREFIX[minute] = time.strftime("%Y-%m-%dT%H:%M:", time.gmtime(minute * 60))
+    return f"{prefix}{rest / 1000:06.3f}Z"  # exact: rest is whole ms below 60 000
 
 
 class TraceGenerator:
@@ -421,29 +458,30 @@ class TraceGenerator:
         self.rng = random.Random(seed)
         self.workflows = workflows
         self.clock = float(EPOCH_MS)
-        self._intents: dict[tuple[int, int, int], tuple[str, list[str], str]] = {}
+        self._intents: dict[tuple[str, int], tuple[str, list[str], str]] = {}
+        self._meta: dict[str, Meta] = {
+            h.hop_id: (("prompt_version", h.prompt_version),) for w in workflows for h in w.hops
+        }
 
-    def runs(self) -> Iterator[list[Record]]:
+    def runs(self) -> Iterator[Run]:
         """Endless stream of runs, each as its records in write order."""
         choice = self.rng.choice
         while True:
             yield self.run(choice(self.workflows))
 
-    def _intent(
-        self, wf_index: int, goal_index: int, case_no: int, repeated: bool
-    ) -> tuple[str, list[str], str]:
+    def _intent(self, wf: WorkflowSpec, case_no: int, repeated: bool) -> tuple[str, list[str], str]:
         """Goal, constraints and checksum of a case; replayed cases hit a small cache."""
-        key = (wf_index, goal_index, case_no)
+        key = (wf.workflow_id, case_no)
         cached = self._intents.get(key)
         if cached is None:
-            template, constraints = self.workflows[wf_index].goals[goal_index]
+            template, constraints = wf.goals[case_no % len(wf.goals)]
             goal = template.format(member=f"M-{case_no:06d}")
             cached = (goal, list(constraints), intent_checksum(goal, constraints))
             if repeated:
                 self._intents[key] = cached
         return cached
 
-    def run(self, wf: WorkflowSpec) -> list[Record]:
+    def run(self, wf: WorkflowSpec) -> Run:
         """One run: intent, hops in order, sometimes a second intent, sometimes an outcome."""
         rng = self.rng
         rand = rng.random
@@ -451,47 +489,43 @@ class TraceGenerator:
         self.clock += rng.expovariate(1.0 / RUN_GAP_MS)
         start = int(self.clock)
         run_id = f"{bits(128):032x}"
-        new_sdk = rand() < 0.7  # newer SDK: `kind`, RFC 3339; older one: epoch ms, no `kind`
+        new_sdk = rand() < 0.7  # newer SDK: `kind`, RFC 3339, hashes; older one: epoch ms only
         kind = "hop" if new_sdk else None
         tenant = TENANTS[int(rand() * 3)] if rand() < 0.2 else None
+        workflow_id = wf.workflow_id
 
         repeated = rand() < wf.repeat_share
         case_no = int(rand() * wf.case_pool) if repeated else 100_000 + bits(20)
-        case = f"{wf.workflow_id}/{case_no}"
-        goal_index = case_no % len(wf.goals)
-        wf_index = self.workflows.index(wf)
-        goal, constraints, checksum = self._intent(wf_index, goal_index, case_no, repeated)
-
-        intent: Record = {
-            "kind": "intent",
-            "run_id": run_id,
-            "goal": goal,
-            "constraints": constraints,
-            "intent_checksum": checksum if rand() >= 0.03 else None,  # readers must compute it
-            "created_at": start - 5 - int(rand() * 200),
-        }
-        records: list[Record] = [intent]
+        case = f"{workflow_id}/{case_no}"
+        goal, constraints, checksum = self._intent(wf, case_no, repeated)
+        records: Run = [
+            {
+                "kind": "intent",
+                "run_id": run_id,
+                "goal": goal,
+                "constraints": constraints,
+                "intent_checksum": checksum if rand() >= 0.03 else None,  # readers compute it
+                "created_at": start - 5 - int(rand() * 200),
+            }
+        ]
 
         hops = wf.hops
         conflict_at = 1 + int(rand() * (len(hops) - 1)) if rand() < wf.conflict_rate else -1
         drifted: str | None = None
-        tainted = False
-        any_wrong = False
-        fatal = False
+        tainted = any_wrong = fatal = False
         parent: str | None = None
         t = start
         for index, hs in enumerate(hops):
             seq = index + 1
-            if index == conflict_at:
+            if index == conflict_at:  # an agent rewrote the goal; later hops read the new one
                 goal2 = goal + " (expedited)"
-                constraints2 = constraints[:-1]
-                drifted = intent_checksum(goal2, constraints2)
+                drifted = intent_checksum(goal2, constraints[:-1])
                 records.append(
                     {
                         "kind": "intent",
                         "run_id": run_id,
                         "goal": goal2,
-                        "constraints": constraints2,
+                        "constraints": constraints[:-1],
                         "intent_checksum": drifted,
                         "created_at": t,
                     }
@@ -502,78 +536,53 @@ class TraceGenerator:
             if rand() < 0.006:
                 hop_checksum = None  # unanchored: the hop never read the intent store
 
+            hop_id = hs.hop_id
             span_id = f"{bits(64):016x}"
+            meta = self._meta[hop_id]
             t += 3 + int(rand() * 40)
-            base: Record = {
-                "kind": kind,
-                "run_id": run_id,
-                "workflow_id": wf.workflow_id,
-                "hop_id": hs.hop_id,
-                "span_id": span_id,
-                "parent_id": parent,
-                "agent": hs.agent,
-                "seq": seq,
-                "status": "success",
-                "error": None,
-                "model": None,
-                "started_at": t,
-                "ended_at": t,
-                "latency_ms": None,
-                "input_tokens": None,
-                "output_tokens": None,
-                "cost_usd": None,
-                "confidence": None,
-                "validated": False,
-                "violations": None,
-                "high_stakes": False,
-                "correct": None,
-                "scores": None,
-                "input_hash": None,
-                "output_hash": None,
-                "intent_checksum": hop_checksum,
-                "metadata": None,
-                "tenant": tenant,
-            }
             if hs.skip_rate and rand() < hs.skip_rate:
-                latency = 1 + int(rand() * 3)
-                base["status"] = "skipped"
-                base["ended_at"] = t + latency
-                base["latency_ms"] = float(latency)
-                base["metadata"] = {"skip_reason": hs.skip_reason}
-                records.append(base)
-                t += latency
+                end = t + 1 + int(rand() * 3)
+                records.append(
+                    (kind, run_id, workflow_id, hop_id, span_id, parent, hs.agent, seq,
+                     "skipped", None, None, t, end, float(end - t), None, None, None, None,
+                     False, None, False, None, None, None, None, hop_checksum,
+                     (("skip_reason", hs.skip_reason),), tenant)
+                )  # fmt: skip
+                t = end
                 continue  # hands nothing on: the next hop's parent stays the previous one
 
-            model = hs.models[0] if len(hs.models) == 1 or rand() < 0.9 else hs.models[1]
+            models = hs.models
+            model = models[0] if len(models) == 1 or rand() < 0.9 else models[1]
             price_in, price_out = PRICES[model]
             lo, hi = hs.input_tokens
             in_tok = lo + int((hi - lo) * rand())
-            input_hash = _sha(f"{case}/{hs.hop_id}/in") if repeated else f"{bits(256):064x}"
-            base["model"] = model
-            base["input_tokens"] = in_tok
-            base["input_hash"] = input_hash
-            metadata: dict[str, Any] = {"prompt_version": hs.prompt_version}
-            base["metadata"] = metadata
+            if not new_sdk:
+                input_hash = None
+            elif repeated:
+                input_hash = _sha(f"{case}/{hop_id}/in")
+            else:
+                input_hash = f"{bits(256):064x}"
 
             if rand() < hs.error_rate:
-                error = hs.errors[int(rand() * len(hs.errors))]
-                if error.startswith("TimeoutError"):
-                    latency_f = 30_000.0 + 500.0 * rand()
+                errors = hs.errors
+                error = errors[int(rand() * len(errors))]
+                if error == "TimeoutError":
+                    latency = 30_000.0 + 500.0 * rand()
                 else:
-                    latency_f = 150.0 + 1_500.0 * rand()
-                latency = int(latency_f)
-                base["status"] = "error"
-                base["error"] = error
-                base["output_tokens"] = 0
-                base["cost_usd"] = round(in_tok * price_in / 1e6, 6)
-                base["ended_at"] = t + latency
-                base["latency_ms"] = round(latency_f, 1)
-                records.append(base)
-                t += latency
-                if rand() < hs.fatal_share:
-                    fatal = True
+                    latency = 150.0 + 1_500.0 * rand()
+                end = t + int(latency)
+                fatal = rand() < hs.fatal_share
+                if not fatal:
+                    meta = (*meta, ("fallback", "cached_previous_output"))
+                records.append(
+                    (kind, run_id, workflow_id, hop_id, span_id, parent, hs.agent, seq,
+                     "error", error, model, t, end, latency, in_tok, 0, in_tok * price_in / 1e6,
+                     None, False, None, False, None, None, input_hash, None, hop_checksum,
+                     meta, tenant)
+                )  # fmt: skip
+                t = end
+                if fatal:
                     break
-                metadata["fallback"] = "cached_previous_output"
                 continue  # the next hop gets the previous output: same truth, same parent
 
             # Truth: a clean input goes wrong at the silent rate; a wrong one usually stays wrong.
@@ -583,74 +592,61 @@ class TraceGenerator:
 
             lo, hi = hs.output_tokens
             out_tok = lo + int((hi - lo) * rand())
-            latency_f = hs.overhead_ms + out_tok * hs.ms_per_token * (0.6 + 0.8 * rand())
-            latency = int(latency_f)
-            base["output_tokens"] = out_tok
-            base["cost_usd"] = round((in_tok * price_in + out_tok * price_out) / 1e6, 6)
-            base["ended_at"] = t + latency
-            if rand() >= 0.05:  # else readers fall back to ended_at - started_at
-                base["latency_ms"] = round(latency_f, 1)
-            t += latency
+            latency = hs.overhead_ms + out_tok * hs.ms_per_token * (0.6 + 0.8 * rand())
+            end = t + int(latency)
+            cost = (in_tok * price_in + out_tok * price_out) / 1e6
+            if rand() < 0.05:
+                latency = None  # readers fall back to ended_at - started_at
 
-            if wrong:
-                base["output_hash"] = f"{bits(256):064x}"
-            elif repeated and (rand() < 0.97 if hs.deterministic else rand() < 0.7):
-                base["output_hash"] = _sha(f"{input_hash}/out")
-            elif repeated:
-                base["output_hash"] = _sha(f"{input_hash}/out{1 + int(rand() * 3)}")
+            if not new_sdk:
+                output_hash = None
+            elif wrong or not repeated:
+                output_hash = f"{bits(256):064x}"
+            elif rand() < (0.97 if hs.deterministic else 0.7):
+                output_hash = _sha(f"{input_hash}/out")
             else:
-                base["output_hash"] = f"{bits(256):064x}"
+                output_hash = _sha(f"{input_hash}/out{1 + int(rand() * 3)}")
 
-            if hs.high_stakes_share and rand() < hs.high_stakes_share:
-                base["high_stakes"] = True
+            high_stakes = hs.high_stakes_share > 0 and rand() < hs.high_stakes_share
+            if high_stakes:
                 validated = rand() >= hs.high_stakes_missed
-                metadata["decision"] = "deny"
+                meta = (*meta, ("decision", "deny"))
             else:
                 validated = rand() < hs.sample_rate
                 if hs.high_stakes_share:
-                    metadata["decision"] = "approve"
-            base["validated"] = validated
+                    meta = (*meta, ("decision", "approve"))
+            violations: list[str | dict[str, str]] | None = None
             if validated:
-                if wrong:
-                    rules = hs.rules
-                    picked = [rules[int(rand() * len(rules))]]
-                    if rand() < 0.25:
-                        extra = rules[int(rand() * len(rules))]
-                        if extra is not picked[0]:
-                            picked.append(extra)
-                    if rand() < 0.5:
-                        base["violations"] = [f"{r.category}:{r.rule}" for r in picked]
-                    else:
-                        base["violations"] = [
-                            {"rule": r.rule, "severity": r.severity, "category": r.category}
-                            for r in picked
-                        ]
-                else:
-                    base["violations"] = []
+                violations = self._violations(hs.rules) if wrong else []
 
+            confidence: float | None = None
             if rand() < hs.confidence_share:
+                # Triangular spreads: much cheaper than gauss, and bounded.
                 if not wrong:
-                    conf = rng.gauss(0.91, 0.05)
+                    confidence = min(0.995, 0.91 + 0.12 * (rand() - rand()))
                 elif rand() < 0.65:  # confidently wrong: the dangerous case
-                    conf = rng.gauss(0.88, 0.05)
+                    confidence = 0.87 + 0.1 * (rand() - rand())
                 else:
-                    conf = rng.gauss(0.6, 0.12)
-                base["confidence"] = round(min(0.995, max(0.05, conf)), 3)
+                    confidence = 0.6 + 0.25 * (rand() - rand())
 
-            if rand() < wf.label_rate:
-                base["correct"] = not wrong
-            if rand() < wf.score_rate:
-                base["scores"] = self._scores(wrong, hs.safety_relevant)
+            correct = (not wrong) if rand() < wf.label_rate else None
+            scores = self._scores(wrong, hs.safety_relevant) if rand() < wf.score_rate else None
             if rand() < 0.05:
-                metadata["attempt"] = 2
-            records.append(base)
+                meta = (*meta, ("attempt", 2))
+            records.append(
+                (kind, run_id, workflow_id, hop_id, span_id, parent, hs.agent, seq, "success",
+                 None, model, t, end, latency, in_tok, out_tok, cost, confidence, validated,
+                 violations, high_stakes, correct, scores, input_hash, output_hash,
+                 hop_checksum, meta, tenant)
+            )  # fmt: skip
+            t = end
             parent = span_id
 
         if not fatal and rand() < wf.outcome_share:
             outcome: Record = {
                 "kind": "outcome",
                 "run_id": run_id,
-                "correct": not any_wrong,
+                "correct": not any_wrong,  # truth, whether or not a check caught it
                 "source": "human" if rand() < 0.4 else "eval",
             }
             if rand() < 0.3:
@@ -658,17 +654,29 @@ class TraceGenerator:
             records.append(outcome)
         return records
 
+    def _violations(self, rules: tuple[Rule, ...]) -> list[str | dict[str, str]]:
+        """One or two failed rules, as `cat:rule` strings or as objects (both SPEC shapes)."""
+        rand = self.rng.random
+        picked = [rules[int(rand() * len(rules))]]
+        if rand() < 0.25:
+            extra = rules[int(rand() * len(rules))]
+            if extra is not picked[0]:
+                picked.append(extra)
+        if rand() < 0.5:
+            return [f"{r.category}:{r.rule}" for r in picked]
+        return [{"rule": r.rule, "severity": r.severity, "category": r.category} for r in picked]
+
     def _scores(self, wrong: bool, safety_relevant: bool) -> dict[str, float | int]:
         """Evaluator scores: lower when wrong; sometimes partial, safety sometimes a 1/0 int."""
         rand = self.rng.random
         scores: dict[str, float | int] = {}
         full = rand() < 0.6
         if full or rand() < 0.5:
-            scores["groundedness"] = round(
-                (0.3 + 0.5 * rand()) if wrong else 0.75 + 0.25 * rand(), 3
-            )
+            value = (0.3 + 0.5 * rand()) if wrong else (0.75 + 0.25 * rand())
+            scores["groundedness"] = round(value, 3)
         if full or rand() < 0.5:
-            scores["accuracy"] = round((0.1 + 0.5 * rand()) if wrong else 0.8 + 0.2 * rand(), 3)
+            value = (0.1 + 0.5 * rand()) if wrong else (0.8 + 0.2 * rand())
+            scores["accuracy"] = round(value, 3)
         if full or not scores:
             unsafe = wrong and safety_relevant and rand() < 0.5
             safety = 0.2 * rand() if unsafe else 0.9 + 0.1 * rand()
@@ -676,10 +684,10 @@ class TraceGenerator:
         return scores
 
 
-def _json_map(obj: dict[str, Any]) -> str:
-    """Small flat object of ASCII keys and str/int/float values, faster than json.dumps."""
+def _json_pairs(pairs: Iterable[tuple[str, Any]]) -> str:
+    """A flat object of ASCII keys and str/int/float values, faster than json.dumps."""
     parts = []
-    for key, value in obj.items():
+    for key, value in pairs:
         if isinstance(value, str):
             parts.append(f'"{key}":"{value}"')
         else:
@@ -687,199 +695,208 @@ def _json_map(obj: dict[str, Any]) -> str:
     return "{" + ",".join(parts) + "}"
 
 
-def hop_line(h: Record) -> str:
-    """One hop as a JSON line. Hand-written because json.dumps alone would cap us near 120k/s.
+_META_JSON: dict[Meta, str] = {}
 
-    Every string in a hop is ASCII we control (ids, hex, names), so no escaping is needed.
+
+def hop_line(h: Hop) -> str:
+    """One hop as a JSON line. Hand-written: json.dumps alone would cap us near 120k hops/s.
+
+    Every string in a hop is ASCII that the generator controls (ids, hex, names), so nothing
+    needs escaping. Floats are written at a fixed precision; `parquet_rows` rounds alike.
     """
-    new_sdk = h["kind"] is not None
-    parts = ['{"kind":"hop","run_id":"' if new_sdk else '{"run_id":"', h["run_id"]]
-    parts.append(f'","workflow_id":"{h["workflow_id"]}","hop_id":"{h["hop_id"]}"')
-    parts.append(f',"span_id":"{h["span_id"]}"')
-    if h["parent_id"] is not None:
-        parts.append(f',"parent_id":"{h["parent_id"]}"')
-    parts.append(f',"agent":"{h["agent"]}","seq":{h["seq"]},"status":"{h["status"]}"')
-    if h["error"] is not None:
-        parts.append(f',"error":"{h["error"]}"')
-    if h["model"] is not None:
-        parts.append(f',"model":"{h["model"]}"')
-    if new_sdk:
-        parts.append(f',"started_at":"{rfc3339(h["started_at"])}"')
-        parts.append(f',"ended_at":"{rfc3339(h["ended_at"])}"')
+    (kind, run_id, workflow_id, hop_id, span_id, parent, agent, seq, status, error, model,
+     started, ended, latency, in_tok, out_tok, cost, confidence, validated, violations,
+     high_stakes, correct, scores, in_hash, out_hash, checksum, meta, tenant) = h  # fmt: skip
+    head = '{"kind":"hop","run_id":"' if kind else '{"run_id":"'
+    parts = [
+        f'{head}{run_id}","workflow_id":"{workflow_id}","hop_id":"{hop_id}","span_id":"{span_id}"'
+    ]
+    if parent is not None:
+        parts.append(f',"parent_id":"{parent}"')
+    parts.append(f',"agent":"{agent}","seq":{seq},"status":"{status}"')
+    if error is not None:
+        parts.append(f',"error":"{error}"')
+    if model is not None:
+        parts.append(f',"model":"{model}"')
+    if kind:
+        parts.append(f',"started_at":"{rfc3339(started)}","ended_at":"{rfc3339(ended)}"')
     else:
-        parts.append(f',"started_at":{h["started_at"]},"ended_at":{h["ended_at"]}')
-    if h["latency_ms"] is not None:
-        parts.append(f',"latency_ms":{h["latency_ms"]!r}')
-    if h["input_tokens"] is not None:
-        parts.append(f',"input_tokens":{h["input_tokens"]},"output_tokens":{h["output_tokens"]}')
-        parts.append(f',"cost_usd":{h["cost_usd"]!r}')
-    if h["confidence"] is not None:
-        parts.append(f',"confidence":{h["confidence"]!r}')
-    parts.append(',"validated":true' if h["validated"] else ',"validated":false')
-    if h["violations"] is not None:
-        violations = h["violations"]
-        parts.append(',"violations":' + (json.dumps(violations) if violations else "[]"))
-    parts.append(',"high_stakes":true' if h["high_stakes"] else ',"high_stakes":false')
-    if h["correct"] is not None:
-        parts.append(',"correct":true' if h["correct"] else ',"correct":false')
-    if h["scores"] is not None:
-        parts.append(',"scores":' + _json_map(h["scores"]))
-    if h["input_hash"] is not None:
-        parts.append(f',"input_hash":"{h["input_hash"]}"')
-    if h["output_hash"] is not None:
-        parts.append(f',"output_hash":"{h["output_hash"]}"')
-    if h["intent_checksum"] is not None:
-        parts.append(f',"intent_checksum":"{h["intent_checksum"]}"')
-    if h["metadata"] is not None:
-        parts.append(',"metadata":' + _json_map(h["metadata"]))
-    if h["tenant"] is not None:
-        parts.append(f',"tenant":"{h["tenant"]}"')
+        parts.append(f',"started_at":{started},"ended_at":{ended}')
+    if latency is not None:
+        parts.append(f',"latency_ms":{latency:.1f}')
+    if in_tok is not None:
+        parts.append(f',"input_tokens":{in_tok},"output_tokens":{out_tok},"cost_usd":{cost:.6f}')
+    if confidence is not None:
+        parts.append(f',"confidence":{confidence:.3f}')
+    if validated:
+        parts.append(',"validated":true,"violations":')
+        parts.append(json.dumps(violations) if violations else "[]")
+    else:
+        parts.append(',"validated":false')
+    if high_stakes:
+        parts.append(',"high_stakes":true')
+    elif kind:
+        parts.append(',"high_stakes":false')  # the older SDK leaves the default out
+    if correct is not None:
+        parts.append(',"correct":true' if correct else ',"correct":false')
+    if scores is not None:
+        parts.append(',"scores":' + _json_pairs(scores.items()))
+    if in_hash is not None:
+        parts.append(f',"input_hash":"{in_hash}"')
+    if out_hash is not None:
+        parts.append(f',"output_hash":"{out_hash}"')
+    if checksum is not None:
+        parts.append(f',"intent_checksum":"{checksum}"')
+    meta_json = _META_JSON.get(meta)
+    if meta_json is None:
+        meta_json = _META_JSON[meta] = _json_pairs(meta)
+    parts.append(f',"metadata":{meta_json}')
+    if tenant is not None:
+        parts.append(f',"tenant":"{tenant}"')  # not in the SPEC: readers must keep it
     parts.append("}\n")
     return "".join(parts)
 
 
 def record_line(r: Record) -> str:
-    """Any record as a JSON line; intents carry free text (non-ASCII), so they use json."""
-    kind = r["kind"]
-    if kind is None or kind == "hop":
-        return hop_line(r)
-    if kind == "intent":
-        r = {k: v for k, v in r.items() if v is not None}
-        r["created_at"] = rfc3339(r["created_at"])
+    """An intent or outcome record as a JSON line; free text goes through json's encoder."""
+    if r["kind"] == "intent":
+        items = ",".join(map(_json_str, r["constraints"]))
+        checksum = r["intent_checksum"]
+        check = "" if checksum is None else f',"intent_checksum":"{checksum}"'
+        return (
+            f'{{"kind":"intent","run_id":"{r["run_id"]}","goal":{_json_str(r["goal"])}'
+            f',"constraints":[{items}]{check},"created_at":"{rfc3339(r["created_at"])}"}}\n'
+        )
     return json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def _open_text(path: Path, fmt: str) -> IO[str]:
-    if fmt == "jsonl.gz":
-        # mtime=0 and no file name in the header: same bytes on every run.
-        raw = open(path, "wb")  # noqa: SIM115 - closed by the caller through the wrapper
-        gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0)
-        return _GzipText(raw, gz)
-    return open(path, "w", encoding="utf-8", newline="\n")
+def write_jsonl(path: Path, fmt: str, runs: Iterator[Run], hops: int) -> tuple[int, int]:
+    """Streams whole runs until at least `hops` hop records; returns (runs, hop records).
 
-
-class _GzipText:
-    """Text facade over a GzipFile that also closes the underlying file."""
-
-    def __init__(self, raw: IO[bytes], gz: gzip.GzipFile) -> None:
-        self.raw = raw
-        self.gz = gz
-
-    def write(self, text: str) -> int:
-        return self.gz.write(text.encode("utf-8"))
-
-    def close(self) -> None:
-        self.gz.close()
-        self.raw.close()
-
-
-def write_jsonl(path: Path, fmt: str, runs: Iterator[list[Record]], hops: int) -> tuple[int, int]:
-    """Streams whole runs until at least `hops` hop records; returns (runs, hop records)."""
-    out = _open_text(path, fmt)
-    n_runs = n_hops = 0
-    batch: list[str] = []
-    try:
+    Lines are encoded run by run: a non-ASCII goal widens only its own run's text, not the batch.
+    """
+    with open(path, "wb") as raw:
+        # mtime=0 and no name in the gzip header: the same bytes on every run.
+        gz = (
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
+            if fmt == "jsonl.gz"
+            else None
+        )
+        out: IO[bytes] = gz or raw
+        n_runs = n_hops = 0
+        batch: list[bytes] = []
+        append = batch.append
         for records in runs:
             n_runs += 1
+            lines = []
             for r in records:
-                kind = r["kind"]
-                if kind is None or kind == "hop":
+                if type(r) is tuple:
                     n_hops += 1
-                    batch.append(hop_line(r))
+                    lines.append(hop_line(r))
                 else:
-                    batch.append(record_line(r))
-            if len(batch) >= LINES_PER_WRITE:
-                out.write("".join(batch))
+                    lines.append(record_line(r))  # type: ignore[arg-type]
+            append("".join(lines).encode())
+            if len(batch) >= RUNS_PER_WRITE:
+                out.write(b"".join(batch))
                 batch.clear()
             if n_hops >= hops:
                 break
-        out.write("".join(batch))
-    finally:
-        out.close()
+        out.write(b"".join(batch))
+        if gz is not None:
+            gz.close()
     return n_runs, n_hops
 
 
-def write_parquet(path: Path, runs: Iterator[list[Record]], hops: int) -> tuple[int, int]:
-    """Streams whole runs into ~100k-row groups under one explicit schema.
+def _parquet_schema() -> Any:
+    """One explicit schema for every kind of record (Parquet needs one type per column).
 
-    Parquet needs one type per column, so timestamps are epoch ms (int64) and violations are
-    `{rule, severity, category}` structs (a `cat:rule` string becomes category + rule).
+    Timestamps are epoch ms (int64) and violations are `{rule, severity, category}` structs;
+    a `cat:rule` string becomes category + rule with no severity.
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     violation = pa.struct(
         [("rule", pa.string()), ("severity", pa.string()), ("category", pa.string())]
     )
-    schema = pa.schema(
-        [
-            ("kind", pa.string()),
-            ("run_id", pa.string()),
-            ("workflow_id", pa.string()),
-            ("hop_id", pa.string()),
-            ("span_id", pa.string()),
-            ("parent_id", pa.string()),
-            ("agent", pa.string()),
-            ("seq", pa.int64()),
-            ("status", pa.string()),
-            ("error", pa.string()),
-            ("model", pa.string()),
-            ("started_at", pa.int64()),
-            ("ended_at", pa.int64()),
-            ("latency_ms", pa.float64()),
-            ("input_tokens", pa.int64()),
-            ("output_tokens", pa.int64()),
-            ("cost_usd", pa.float64()),
-            ("confidence", pa.float64()),
-            ("validated", pa.bool_()),
-            ("violations", pa.list_(violation)),
-            ("high_stakes", pa.bool_()),
-            ("correct", pa.bool_()),
-            ("scores", pa.map_(pa.string(), pa.float64())),
-            ("input_hash", pa.string()),
-            ("output_hash", pa.string()),
-            ("intent_checksum", pa.string()),
-            ("metadata", pa.map_(pa.string(), pa.string())),
-            ("tenant", pa.string()),
-            ("goal", pa.string()),
-            ("constraints", pa.list_(pa.string())),
-            ("created_at", pa.int64()),
-            ("source", pa.string()),
-            ("note", pa.string()),
-        ]
-    )
-    names = schema.names
-    converters: dict[str, Callable[[Any], Any]] = {
-        "violations": _parquet_violations,
-        "scores": lambda m: list(m.items()),
-        "metadata": lambda m: [(k, str(v)) for k, v in m.items()],
+    types = {
+        "seq": pa.int64(),
+        "started_at": pa.int64(),
+        "ended_at": pa.int64(),
+        "latency_ms": pa.float64(),
+        "input_tokens": pa.int64(),
+        "output_tokens": pa.int64(),
+        "cost_usd": pa.float64(),
+        "confidence": pa.float64(),
+        "validated": pa.bool_(),
+        "violations": pa.list_(violation),
+        "high_stakes": pa.bool_(),
+        "correct": pa.bool_(),
+        "scores": pa.map_(pa.string(), pa.float64()),
+        "metadata": pa.map_(pa.string(), pa.string()),
+        "constraints": pa.list_(pa.string()),
+        "created_at": pa.int64(),
     }
-    columns: dict[str, list[Any]] = {name: [] for name in names}
-    plain = [(name, columns[name]) for name in names if name not in converters]
-    mapped = [(name, columns[name], fn) for name, fn in converters.items()]
-    n_runs = n_hops = rows = 0
+    names = [*HOP_FIELDS, "goal", "constraints", "created_at", "source", "note"]
+    return pa.schema([(name, types.get(name, pa.string())) for name in names])
 
+
+def _parquet_violations(items: list[str | dict[str, str]]) -> list[dict[str, str | None]]:
+    out: list[dict[str, str | None]] = []
+    for item in items:
+        if isinstance(item, str):
+            category, _, rule = item.partition(":")
+            out.append({"rule": rule, "severity": None, "category": category})
+        else:
+            out.append(dict(item))
+    return out
+
+
+def write_parquet(path: Path, runs: Iterator[Run], hops: int) -> tuple[int, int]:
+    """Streams whole runs into ~100k-row groups; values match the JSONL writer's."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _parquet_schema()
+    names: list[str] = schema.names
+    columns: list[list[Any]] = [[] for _ in names]
+    hop_columns = columns[: len(HOP_FIELDS)]
+    other_columns = columns[len(HOP_FIELDS) :]
+    n_runs = n_hops = rows = 0
     writer = pq.ParquetWriter(path, schema, compression="zstd")
 
     def flush() -> None:
-        arrays = [pa.array(columns[name], type=schema.field(name).type) for name in names]
+        at = {name: i for i, name in enumerate(names)}
+        fix: dict[str, Callable[[Any], Any]] = {
+            "kind": lambda v: v or "hop",
+            "latency_ms": lambda v: round(v, 1),
+            "cost_usd": lambda v: round(v, 6),
+            "confidence": lambda v: round(v, 3),
+            "violations": _parquet_violations,
+            "scores": lambda v: list(v.items()),
+            "metadata": lambda v: [(k, str(x)) for k, x in v],
+        }
+        for name, fn in fix.items():
+            column = columns[at[name]]
+            column[:] = [fn(v) if v is not None or name == "kind" else None for v in column]
+        arrays = [pa.array(col, type=field.type) for col, field in zip(columns, schema)]
         writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
-        for column in columns.values():
+        for column in columns:
             column.clear()
 
     try:
         for records in runs:
             n_runs += 1
             for r in records:
-                kind = r.get("kind")
-                if kind is None or kind == "hop":
+                if type(r) is tuple:
                     n_hops += 1
-                    r["kind"] = "hop"
-                for name, column in plain:
-                    column.append(r.get(name))
-                for name, column, fn in mapped:
-                    value = r.get(name)
-                    column.append(None if value is None else fn(value))
+                    for column, value in zip(hop_columns, r):
+                        column.append(value)
+                    for column in other_columns:
+                        column.append(None)
+                else:
+                    get = r.get  # type: ignore[union-attr]
+                    for column, name in zip(columns, names):
+                        column.append(get(name))
                 rows += 1
             if rows >= PARQUET_ROW_GROUP:
                 flush()
@@ -893,26 +910,12 @@ def write_parquet(path: Path, runs: Iterator[list[Record]], hops: int) -> tuple[
     return n_runs, n_hops
 
 
-def _parquet_violations(items: list[str | dict[str, str]]) -> list[dict[str, str | None]]:
-    out: list[dict[str, str | None]] = []
-    for item in items:
-        if isinstance(item, str):
-            category, _, rule = item.partition(":")
-            out.append({"rule": rule, "severity": None, "category": category})
-        else:
-            out.append(item)  # type: ignore[arg-type]
-    return out
-
-
 def _format_of(path: Path, requested: str | None) -> str:
     if requested:
         return requested
-    name = path.name
-    if name.endswith(".parquet"):
+    if path.name.endswith(".parquet"):
         return "parquet"
-    if name.endswith(".gz"):
-        return "jsonl.gz"
-    return "jsonl"
+    return "jsonl.gz" if path.name.endswith(".gz") else "jsonl"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tracebook import write_jsonl
 
 from argus_cli.analysis import analyse
 from argus_cli.report import Report, Settings
-from tracebook import write_jsonl
 
 
 @pytest.fixture

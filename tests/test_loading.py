@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from tracebook import CONSTRAINTS, GOAL, K, TRACE_A, TRACE_B, write_jsonl
+from tracebook import CONSTRAINTS, GOAL, TRACE_A, TRACE_B, K, write_jsonl
 
 from argus_cli.analysis import analyse
 from argus_cli.diagnostics import InputError
@@ -200,7 +200,7 @@ def test_intent_checksum_computed_when_missing(tmp_path):
         .fetchall()
     )
     assert rows == [("r", K), ("s", "given")]
-    assert K == intent_checksum(GOAL, CONSTRAINTS)
+    assert intent_checksum(GOAL, CONSTRAINTS) == K
 
 
 def test_malformed_records_are_skipped_and_named(tmp_path, capsys):
@@ -282,7 +282,7 @@ def test_only_intents_is_not_analysable(tmp_path):
 
 
 def test_loading_never_modifies_inputs(tmp_path):
-    path = write_jsonl(tmp_path / "t.jsonl", TRACE_A + ["garbage"])
+    path = write_jsonl(tmp_path / "t.jsonl", [*TRACE_A, "garbage"])
     before = path.read_bytes(), path.stat().st_mtime_ns
     analyse([str(path)], quiet=True)
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
