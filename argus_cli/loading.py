@@ -170,9 +170,9 @@ def _value_sql(f: Field) -> str:
             return f"CASE WHEN {t} IN ('VARCHAR', 'BIGINT', 'UBIGINT') THEN {x}->>'$' END"
         case "int":
             return (
-                f"CASE WHEN {t} IN ('BIGINT', 'UBIGINT') THEN CAST({x} AS BIGINT) "
+                f"CASE WHEN {t} IN ('BIGINT', 'UBIGINT') THEN TRY_CAST({x} AS BIGINT) "
                 f"WHEN {t} = 'DOUBLE' AND TRY_CAST({x} AS DOUBLE) = floor(TRY_CAST({x} AS DOUBLE)) "
-                f"THEN CAST(CAST({x} AS DOUBLE) AS BIGINT) END"
+                f"THEN TRY_CAST(TRY_CAST({x} AS DOUBLE) AS BIGINT) END"
             )
         case "float":
             return f"CASE WHEN {t} IN {_NUMBER} THEN CAST({x} AS DOUBLE) END"
@@ -189,7 +189,7 @@ def _value_sql(f: Field) -> str:
                 f"CASE WHEN {t} = 'VARCHAR' "
                 f"THEN CAST(TRY_CAST({x}->>'$' AS TIMESTAMPTZ) AS TIMESTAMP) "
                 f"WHEN {t} IN {_NUMBER} "
-                f"THEN CAST(to_timestamp(CAST({x} AS DOUBLE) / 1000.0) AS TIMESTAMP) END"
+                f"THEN CAST(try(to_timestamp(TRY_CAST({x} AS DOUBLE) / 1000.0)) AS TIMESTAMP) END"
             )
         case "violations":
             # Both SPEC shapes become one list of structs: "cat:rule" and {rule, severity, ...}.
