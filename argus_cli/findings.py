@@ -23,15 +23,26 @@ def num(value: float | None, places: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{places}f}"
 
 
-def e2e_verdict(observed: float, predicted: float) -> str:
-    """Which of SPEC 3's two cases the gap between observed and predicted is."""
+E2E_CASES = {
+    "above": "silent failures that sampling has not caught in these runs",
+    "below": "failures compound or correlate across hops",
+    "agree": "observed and predicted agree",
+}
+
+
+def e2e_case(observed: float, predicted: float) -> str:
+    """Which of SPEC 3's cases the gap between observed and predicted is: above, below, agree."""
     if observed - predicted > E2E_TOLERANCE:
-        return (
-            "observed above predicted: silent failures that sampling has not caught in these runs"
-        )
+        return "above"
     if predicted - observed > E2E_TOLERANCE:
-        return "observed below predicted: failures compound or correlate across hops"
-    return "observed and predicted agree"
+        return "below"
+    return "agree"
+
+
+def e2e_verdict(observed: float, predicted: float) -> str:
+    case = e2e_case(observed, predicted)
+    prefix = "" if case == "agree" else f"observed {case} predicted: "
+    return prefix + E2E_CASES[case]
 
 
 def findings(report: Report) -> list[Finding]:
@@ -89,12 +100,12 @@ def _workflow_findings(wf: WorkflowReport) -> list[Finding]:
             f"{undetected.failed_runs} run(s) failed with no hop flagging it (only the outcome "
             "was wrong): their origin is invisible to the hops' own checks",
         )
-    verdict = e2e_verdict(wf.end_to_end_success_rate, wf.predicted_end_to_end)
-    if verdict != e2e_verdict(1.0, 1.0):
+    case = e2e_case(wf.end_to_end_success_rate, wf.predicted_end_to_end)
+    if case != "agree":
         add(
             "warning",
-            f"end-to-end success observed {pct(wf.end_to_end_success_rate)}, predicted "
-            f"{pct(wf.predicted_end_to_end)}: {verdict}",
+            f"observed end-to-end success {pct(wf.end_to_end_success_rate)} is {case} the "
+            f"predicted {pct(wf.predicted_end_to_end)}: {E2E_CASES[case]}",
         )
     weak = [h for h in wf.hops if h.pass_rate < AGENT_TARGET]
     if weak:

@@ -132,14 +132,16 @@ def _hop_table(wf: WorkflowReport) -> Table:
         ("hop", "left"),
         ("runs", "right"),
         ("errors", "right"),
-        ("pass rate [95% CI]", "right"),
+        ("pass rate (95% CI)", "right"),
         ("validated", "right"),
-        ("silent errors", "right"),
-        ("cascade share", "right"),
+        ("silent\nerrors", "right"),
+        ("cascade\nshare", "right"),
         ("drift", "right"),
-        ("high-stakes unvalidated", "right"),
+        ("high-stakes\nunvalidated", "right"),
     ]:
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+        # The pass rate and its interval stay on one line: that pair is the point of the table.
+        width = len("100.0% [100.0–100.0]") if header.startswith("pass rate") else None
+        table.add_column(header, justify=justify, min_width=width)  # type: ignore[arg-type]
     for rank, hop in enumerate(wf.hops, start=1):
         table.add_row(
             str(rank),
@@ -273,7 +275,7 @@ def report_markdown(report: Report) -> str:
                     "hop",
                     "runs",
                     "errors",
-                    "pass rate [95% CI]",
+                    "pass rate (95% CI)",
                     "validated",
                     "silent errors",
                     "cascade share",
@@ -346,7 +348,7 @@ def render_rows(
     else:
         table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAVY)
         for name in columns:
-            table.add_column(name, overflow="fold")
+            table.add_column(name, overflow="fold", min_width=len(name))
         for row in rows:
             table.add_row(*[_plain(v) if v is not None else "n/a" for v in row])
         console.print(table)
@@ -364,15 +366,15 @@ def _plain(value: Any) -> str:
 
 def render_runs(rows: list[dict[str, Any]], fmt: Format, console: Console) -> None:
     columns = [
-        "origin_hop",
-        "run_id",
-        "workflow_id",
-        "failed",
+        "origin hop",
+        "run",
+        "workflow",
+        "status",
         "hops",
-        "blast_radius",
-        "last_hop",
-        "final_confidence",
-        "observed_cascade",
+        "blast radius",
+        "last hop",
+        "final confidence",
+        "cascade",
     ]
     if fmt is Format.json:
         console.file.write(to_json(rows))
@@ -416,7 +418,7 @@ def render_trace(
 def _hop_label(hop: dict[str, Any], summary: dict[str, Any]) -> Text:
     text = Text()
     position = hop["position"]
-    text.append(f"{position if position is not None else '-'}. ", style="dim")
+    text.append(f"{position}. " if position is not None else "·  ", style="dim")
     text.append(hop["hop_id"], style="bold")
     status_style = {"success": "green", "error": "bold red", "skipped": "dim"}[hop["status"]]
     text.append(f"  {hop['status']}", style=status_style)

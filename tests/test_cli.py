@@ -1,0 +1,193 @@
+"""The CLI through Typer's CliRunner: golden output per format, exit codes, stdout/stderr split."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+from tracebook import TRACE_A, write_jsonl
+from typer.testing import CliRunner
+
+from argus_cli.cli import app
+
+HERE = Path(__file__).parent
+GOLDEN = HERE / "golden"
+ANSI = re.compile(r"\x1b\[")
+UPDATE = os.environ.get("ARGUS_UPDATE_GOLDEN") == "1"
+
+
+@pytest.fixture
+def runner(monkeypatch):
+    monkeypatch.chdir(HERE)  # golden output names the fixture by its relative path
+    monkeypatch.setenv("NO_COLOR", "1")
+    return CliRunner()
+
+
+def check_golden(name: str, text: str) -> None:
+    """Compare with tests/golden/NAME; ARGUS_UPDATE_GOLDEN=1 rewrites it (review the diff)."""
+    path = GOLDEN / name
+    if UPDATE:
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("args", "golden"),
+    [
+        (["report", "data/awkward.jsonl"], "report.txt"),
+        (["report", "data/awkward.jsonl", "--json"], "report.json"),
+        (["report", "data/awkward.jsonl", "--format", "markdown"], "report.md"),
+        (["runs", "data/awkward.jsonl", "--failed"], "runs_failed.txt"),
+        (["trace", "data/awkward.jsonl", "run2"], "trace_run2.txt"),
+        (["trace", "data/awkward.jsonl", "run1"], "trace_run1.txt"),
+        (
+            [
+                "query",
+                "data/awkward.jsonl",
+                "SELECT workflow_id, hop_id, count(*) AS n, avg(cost_usd) AS cost, "
+                "any_value(tenant) AS tenant FROM hops GROUP BY ALL ORDER BY ALL",
+                "--format",
+                "csv",
+            ],
+            "query.csv",
+        ),
+    ],
+)
+def test_golden_output(runner, args, golden):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert not ANSI.search(result.stdout)
+    check_golden(golden, result.stdout)
+
+
+def test_json_is_spec_section_7(runner):
+    data = json.loads(runner.invoke(app, ["report", "data/awkward.jsonl", "--json"]).stdout)
+    assert list(data)[:11] == [
+        "schema_version",
+        "inputs",
+        "runs",
+        "hop_executions",
+        "end_to_end_success_rate",
+        "predicted_end_to_end",
+        "weakest_hop",
+        "cascade_risk_score",
+        "g_arvis_scores",
+        "workflows",
+        "findings",
+    ]
+    assert data["inputs"] == {"files": ["data/awkward.jsonl"], "records": 24, "bad_records": 0}
+    assert [w["workflow_id"] for w in data["workflows"]] == ["triage-ü", "v", "w"]
+    hop = data["workflows"][2]["hops"][2]
+    assert hop["hop_id"] == "c" and hop["silent_error_rate"] is None  # null, never 0
+    assert list(hop)[:15] == [
+        "hop_id",
+        "executions",
+        "errors",
+        "checked",
+        "wrong",
+        "error_rate",
+        "silent_error_rate",
+        "pass_rate",
+        "pass_rate_ci",
+        "validation_coverage",
+        "high_stakes_unvalidated",
+        "cascade_contribution",
+        "drift_rate",
+        "median_position",
+        "validated",
+    ]
+    assert data["g_arvis_scores"]["groundedness"] == pytest.approx(0.7)
+
+
+def test_finding_gives_what_if_advice(runner):
+    out = runner.invoke(app, ["report", "data/awkward.jsonl", "--format", "markdown"]).stdout
+    assert (
+        "a: 50% pass rate, validated on 50% of executions; raising its validation to 100% "
+        "would cut cascade risk from 0.14 to 0.00"
+    ) in out
+
+
+def test_workflow_filter(runner):
+    data = json.loads(
+        runner.invoke(app, ["report", "data/awkward.jsonl", "-w", "v", "--json"]).stdout
+    )
+    assert data["runs"] == 2 and [w["workflow_id"] for w in data["workflows"]] == ["v"]
+    result = runner.invoke(app, ["report", "data/awkward.jsonl", "-w", "nope"])
+    assert result.exit_code == 2
+    assert "no runs of workflow nope (the inputs hold: triage-ü, v, w)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["report", "data/missing.jsonl"],
+            "argus: error: data/missing.jsonl: no such file or folder",
+        ),
+        (["report", "data/not_a_trace.csv"], "argus: error: data/not_a_trace.csv: not a trace"),
+        (
+            ["report", "data/awkward.jsonl", "--confident-threshold", "1.5"],
+            "argus: error: --confident-threshold must be between 0 and 1, got 1.5",
+        ),
+        (
+            ["report", "data/awkward.jsonl", "--format", "csv"],
+            "argus: error: --format csv is not a report format",
+        ),
+        (
+            ["trace", "data/awkward.jsonl", "no-such-run"],
+            "argus: error: run 'no-such-run' is not in data/awkward.jsonl",
+        ),
+        (
+            ["query", "data/awkward.jsonl", "SELECT nope FROM hops"],
+            "argus: error: query failed: Binder Error",
+        ),
+    ],
+)
+def test_unusable_input_exits_2_with_one_plain_line(runner, args, message):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(message)
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not ANSI.search(result.stderr)
+
+
+def test_bad_lines_warn_on_stderr_and_strict_exits_2(runner, tmp_path):
+    path = write_jsonl(tmp_path / "t.jsonl", [*TRACE_A, "{torn"])
+    result = runner.invoke(app, ["report", str(path), "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["inputs"]["bad_records"] == 1  # stdout stays pure JSON
+    assert f"skipped record at {path}:{len(TRACE_A) + 1}: invalid JSON" in result.stderr
+    quiet = runner.invoke(app, ["report", str(path), "--json", "--quiet"])
+    assert quiet.stderr == ""
+    strict = runner.invoke(app, ["report", str(path), "--strict"])
+    assert strict.exit_code == 2 and strict.stdout == ""
+    assert "--strict" in strict.stderr
+
+
+def test_stdin(runner):
+    data = (HERE / "data" / "awkward.jsonl").read_bytes()
+    result = runner.invoke(app, ["report", "-", "--json"], input=data)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["inputs"]["files"] == ["<stdin>"]
+
+
+def test_runs_lists_every_run_and_json(runner):
+    rows = json.loads(runner.invoke(app, ["runs", "data/awkward.jsonl", "-f", "json"]).stdout)
+    assert len(rows) == 8
+    run2 = next(r for r in rows if r["run_id"] == "run2")
+    assert (run2["origin_hop"], run2["blast_radius"], run2["observed_cascade"]) == ("a", 2, True)
+
+
+def test_usage_errors_exit_2(runner):
+    assert runner.invoke(app, ["report"]).exit_code == 2
+    assert runner.invoke(app, ["report", "x", "--nope"]).exit_code == 2
+    assert runner.invoke(app, []).exit_code in (0, 2)
+
+
+def test_version(runner):
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.startswith("argus ")
