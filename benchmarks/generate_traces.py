@@ -9,9 +9,13 @@ epoch, so a seed always gives the same bytes.
 Regenerate the samples (from the repository root) with:
 
     python benchmarks/generate_traces.py sample_traces/prior_auth.jsonl \
-        --hops 1900 --seed 7 --workflows prior-auth
+        --hops 1880 --seed 35 --workflows prior-auth
     python benchmarks/generate_traces.py sample_traces/claims_coding.jsonl \
-        --hops 1150 --seed 11 --workflows claims-coding
+        --hops 1180 --seed 6 --workflows claims-coding
+
+The seeds were picked as typical draws: at a few hundred runs a sampled estimate still
+wanders (prior-auth's cascade risk spans about 0.13-0.32 across seeds; its long-run value is
+0.24, claims-coding's 0.04).
 
 Benchmark input (10M hops, memory stays flat):
 
@@ -29,8 +33,9 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 EPOCH_MS = 1_775_030_400_000  # 2026-04-01T08:00:00Z: fixed, so output never depends on the clock
 RUN_GAP_MS = 3_000.0  # mean time between run starts (runs overlap, like a busy queue)
@@ -54,7 +59,7 @@ class HopSpec:
 
     hop_id: str
     agent: str
-    models: tuple[str, ...]  # first is the usual one, the rest are occasional fallbacks
+    models: tuple[str, ...]  # the usual model, then an occasional fallback
     silent_rate: float  # chance of a wrong output from a clean input
     carry_rate: float  # chance of a wrong output from a wrong input (the cascade)
     sample_rate: float  # validation sample rate of ordinary executions
@@ -139,7 +144,7 @@ PRIOR_AUTH = WorkflowSpec(
             hop_id="eligibility-checker",
             agent="eligibility-agent",
             models=("gpt-4.1-mini", "claude-haiku-4-5"),
-            silent_rate=0.08,
+            silent_rate=0.065,
             carry_rate=0.55,
             sample_rate=0.12,
             error_rate=0.02,
@@ -161,8 +166,8 @@ PRIOR_AUTH = WorkflowSpec(
             hop_id="clinical-reviewer",
             agent="clinical-agent",
             models=("claude-sonnet-4-6", "gpt-4.1"),
-            silent_rate=0.04,
-            carry_rate=0.85,
+            silent_rate=0.07,
+            carry_rate=0.9,
             sample_rate=0.1,
             error_rate=0.015,
             fatal_share=0.6,
@@ -186,8 +191,8 @@ PRIOR_AUTH = WorkflowSpec(
             hop_id="policy-validator",
             agent="policy-agent",
             models=("claude-sonnet-4-6",),
-            silent_rate=0.03,
-            carry_rate=0.9,
+            silent_rate=0.04,
+            carry_rate=0.95,
             sample_rate=0.08,
             error_rate=0.01,
             fatal_share=0.5,
@@ -208,8 +213,8 @@ PRIOR_AUTH = WorkflowSpec(
             agent="letter-agent",
             models=("claude-sonnet-4-6", "gpt-4.1"),
             silent_rate=0.015,
-            carry_rate=0.9,
-            sample_rate=0.04,
+            carry_rate=0.95,
+            sample_rate=0.03,
             error_rate=0.008,
             fatal_share=1.0,
             errors=COMMON_ERRORS,
@@ -223,6 +228,10 @@ PRIOR_AUTH = WorkflowSpec(
             output_tokens=(500, 1_400),
             ms_per_token=11.0,
             overhead_ms=300.0,
+            # Denials are the decision point (a clinician must sign them off), so they are
+            # `high_stakes` and always validated, bar a deliberate few. Approvals are only
+            # sampled: were every execution checked, SPEC 4's escape product would hold the
+            # cascade risk near 0 and the sample could not show the gate failing.
             high_stakes_share=0.12,
             high_stakes_missed=0.06,
             safety_relevant=True,
@@ -418,7 +427,7 @@ Run = list[Hop | Record]
 
 
 # The string encoder json.dumps(ensure_ascii=False) itself uses (the C one when available).
-_json_str: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_json_str: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def intent_checksum(goal: str, constraints: list[str] | tuple[str, ...]) -> str:
@@ -459,8 +468,10 @@ class TraceGenerator:
         self.workflows = workflows
         self.clock = float(EPOCH_MS)
         self._intents: dict[tuple[str, int], tuple[str, list[str], str]] = {}
-        self._meta: dict[str, Meta] = {
-            h.hop_id: (("prompt_version", h.prompt_version),) for w in workflows for h in w.hops
+        self._meta: dict[tuple[str, str], Meta] = {
+            (w.workflow_id, h.hop_id): (("prompt_version", h.prompt_version),)
+            for w in workflows
+            for h in w.hops
         }
 
     def runs(self) -> Iterator[Run]:
@@ -488,7 +499,7 @@ class TraceGenerator:
         bits = rng.getrandbits
         self.clock += rng.expovariate(1.0 / RUN_GAP_MS)
         start = int(self.clock)
-        run_id = f"{bits(128):032x}"
+        run_id = bits(128).to_bytes(16, "big").hex()
         new_sdk = rand() < 0.7  # newer SDK: `kind`, RFC 3339, hashes; older one: epoch ms only
         kind = "hop" if new_sdk else None
         tenant = TENANTS[int(rand() * 3)] if rand() < 0.2 else None
@@ -532,13 +543,13 @@ class TraceGenerator:
                 )
             elif drifted is None and seq >= 3 and rand() < wf.drift_rate:
                 drifted = intent_checksum(goal, constraints[:-1])  # a constraint fell out
-            hop_checksum = drifted or checksum
+            hop_checksum: str | None = drifted or checksum
             if rand() < 0.006:
                 hop_checksum = None  # unanchored: the hop never read the intent store
 
             hop_id = hs.hop_id
-            span_id = f"{bits(64):016x}"
-            meta = self._meta[hop_id]
+            span_id = bits(64).to_bytes(8, "big").hex()
+            meta = self._meta[workflow_id, hop_id]
             t += 3 + int(rand() * 40)
             if hs.skip_rate and rand() < hs.skip_rate:
                 end = t + 1 + int(rand() * 3)
@@ -561,7 +572,7 @@ class TraceGenerator:
             elif repeated:
                 input_hash = _sha(f"{case}/{hop_id}/in")
             else:
-                input_hash = f"{bits(256):064x}"
+                input_hash = bits(256).to_bytes(32, "big").hex()
 
             if rand() < hs.error_rate:
                 errors = hs.errors
@@ -595,13 +606,13 @@ class TraceGenerator:
             latency = hs.overhead_ms + out_tok * hs.ms_per_token * (0.6 + 0.8 * rand())
             end = t + int(latency)
             cost = (in_tok * price_in + out_tok * price_out) / 1e6
-            if rand() < 0.05:
-                latency = None  # readers fall back to ended_at - started_at
+            # Sometimes left out: readers fall back to ended_at - started_at.
+            latency_ms = latency if rand() >= 0.05 else None
 
             if not new_sdk:
                 output_hash = None
             elif wrong or not repeated:
-                output_hash = f"{bits(256):064x}"
+                output_hash = bits(256).to_bytes(32, "big").hex()
             elif rand() < (0.97 if hs.deterministic else 0.7):
                 output_hash = _sha(f"{input_hash}/out")
             else:
@@ -635,7 +646,7 @@ class TraceGenerator:
                 meta = (*meta, ("attempt", 2))
             records.append(
                 (kind, run_id, workflow_id, hop_id, span_id, parent, hs.agent, seq, "success",
-                 None, model, t, end, latency, in_tok, out_tok, cost, confidence, validated,
+                 None, model, t, end, latency_ms, in_tok, out_tok, cost, confidence, validated,
                  violations, high_stakes, correct, scores, input_hash, output_hash,
                  hop_checksum, meta, tenant)
             )  # fmt: skip
@@ -699,10 +710,10 @@ _META_JSON: dict[Meta, str] = {}
 
 
 def hop_line(h: Hop) -> str:
-    """One hop as a JSON line. Hand-written: json.dumps alone would cap us near 120k hops/s.
+    """One hop as a JSON line, by hand: json.dumps alone costs more than the whole simulation.
 
     Every string in a hop is ASCII that the generator controls (ids, hex, names), so nothing
-    needs escaping. Floats are written at a fixed precision; `parquet_rows` rounds alike.
+    needs escaping. Floats are written at a fixed precision; `write_parquet` rounds alike.
     """
     (kind, run_id, workflow_id, hop_id, span_id, parent, agent, seq, status, error, model,
      started, ended, latency, in_tok, out_tok, cost, confidence, validated, violations,
@@ -778,11 +789,11 @@ def write_jsonl(path: Path, fmt: str, runs: Iterator[Run], hops: int) -> tuple[i
     with open(path, "wb") as raw:
         # mtime=0 and no name in the gzip header: the same bytes on every run.
         gz = (
-            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
+            gzip.GzipFile(filename="", mode="wb", compresslevel=6, fileobj=raw, mtime=0)
             if fmt == "jsonl.gz"
             else None
         )
-        out: IO[bytes] = gz or raw
+        out = gz or raw
         n_runs = n_hops = 0
         batch: list[bytes] = []
         append = batch.append
@@ -841,6 +852,8 @@ def _parquet_schema() -> Any:
 
 
 def _parquet_violations(items: list[str | dict[str, str]]) -> list[dict[str, str | None]]:
+    if not items:
+        return []
     out: list[dict[str, str | None]] = []
     for item in items:
         if isinstance(item, str):
@@ -851,6 +864,17 @@ def _parquet_violations(items: list[str | dict[str, str]]) -> list[dict[str, str
     return out
 
 
+_META_PAIRS: dict[Meta, list[tuple[str, str]]] = {}
+
+
+def _parquet_metadata(meta: Meta) -> list[tuple[str, str]]:
+    """Metadata as map entries (string values); few distinct tuples, so cached."""
+    pairs = _META_PAIRS.get(meta)
+    if pairs is None:
+        pairs = _META_PAIRS[meta] = [(k, str(v)) for k, v in meta]
+    return pairs
+
+
 def write_parquet(path: Path, runs: Iterator[Run], hops: int) -> tuple[int, int]:
     """Streams whole runs into ~100k-row groups; values match the JSONL writer's."""
     import pyarrow as pa
@@ -858,30 +882,36 @@ def write_parquet(path: Path, runs: Iterator[Run], hops: int) -> tuple[int, int]
 
     schema = _parquet_schema()
     names: list[str] = schema.names
-    columns: list[list[Any]] = [[] for _ in names]
-    hop_columns = columns[: len(HOP_FIELDS)]
-    other_columns = columns[len(HOP_FIELDS) :]
-    n_runs = n_hops = rows = 0
+    pad = (None,) * (len(names) - len(HOP_FIELDS))  # a hop has no intent/outcome columns
+    # Applied per row group to non-null values, so the hot loop only collects rows.
+    fixes: dict[int, Callable[[Any], Any]] = {
+        names.index(name): fn
+        for name, fn in (
+            ("latency_ms", lambda v: round(v, 1)),
+            ("cost_usd", lambda v: round(v, 6)),
+            ("confidence", lambda v: round(v, 3)),
+            ("violations", _parquet_violations),
+            ("scores", lambda v: list(v.items())),
+            ("metadata", _parquet_metadata),
+        )
+    }
+    kind_at = names.index("kind")
+    rows: list[tuple[Any, ...]] = []
+    n_runs = n_hops = 0
     writer = pq.ParquetWriter(path, schema, compression="zstd")
 
     def flush() -> None:
-        at = {name: i for i, name in enumerate(names)}
-        fix: dict[str, Callable[[Any], Any]] = {
-            "kind": lambda v: v or "hop",
-            "latency_ms": lambda v: round(v, 1),
-            "cost_usd": lambda v: round(v, 6),
-            "confidence": lambda v: round(v, 3),
-            "violations": _parquet_violations,
-            "scores": lambda v: list(v.items()),
-            "metadata": lambda v: [(k, str(x)) for k, x in v],
-        }
-        for name, fn in fix.items():
-            column = columns[at[name]]
-            column[:] = [fn(v) if v is not None or name == "kind" else None for v in column]
-        arrays = [pa.array(col, type=field.type) for col, field in zip(columns, schema)]
+        arrays = []
+        for i, field in enumerate(schema):
+            column = list(map(itemgetter(i), rows))
+            fix = fixes.get(i)
+            if fix is not None:
+                column = [None if v is None else fix(v) for v in column]
+            elif i == kind_at:
+                column = [v or "hop" for v in column]
+            arrays.append(pa.array(column, type=field.type))
         writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
-        for column in columns:
-            column.clear()
+        rows.clear()
 
     try:
         for records in runs:
@@ -889,18 +919,11 @@ def write_parquet(path: Path, runs: Iterator[Run], hops: int) -> tuple[int, int]
             for r in records:
                 if type(r) is tuple:
                     n_hops += 1
-                    for column, value in zip(hop_columns, r):
-                        column.append(value)
-                    for column in other_columns:
-                        column.append(None)
+                    rows.append(r + pad)
                 else:
-                    get = r.get  # type: ignore[union-attr]
-                    for column, name in zip(columns, names):
-                        column.append(get(name))
-                rows += 1
-            if rows >= PARQUET_ROW_GROUP:
+                    rows.append(tuple(map(r.get, names)))  # type: ignore[union-attr]
+            if len(rows) >= PARQUET_ROW_GROUP:
                 flush()
-                rows = 0
             if n_hops >= hops:
                 break
         if rows:
@@ -920,7 +943,7 @@ def _format_of(path: Path, requested: str | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point; prints the achieved throughput on stderr."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("out", type=Path, help="output file")
     parser.add_argument("--hops", type=int, required=True, help="write whole runs until >= N hops")
     parser.add_argument("--seed", type=int, default=0)
