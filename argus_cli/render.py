@@ -333,6 +333,7 @@ def render_rows(
     fmt: Format,
     console: Console,
     title: str | None = None,
+    no_wrap: bool = False,
 ) -> None:
     """Any list of records in any format: JSON objects, CSV, Markdown or a Rich table."""
     if fmt is Format.json:
@@ -348,7 +349,8 @@ def render_rows(
     else:
         table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAVY)
         for name in columns:
-            table.add_column(name, overflow="fold", min_width=len(name))
+            width = max(len(part) for part in name.split("\n"))
+            table.add_column(name, overflow="fold", min_width=width, no_wrap=no_wrap)
         for row in rows:
             table.add_row(*[_plain(v) if v is not None else "n/a" for v in row])
         console.print(table)
@@ -365,36 +367,31 @@ def _plain(value: Any) -> str:
 
 
 def render_runs(rows: list[dict[str, Any]], fmt: Format, console: Console) -> None:
-    columns = [
-        "origin hop",
-        "run",
-        "workflow",
-        "status",
-        "hops",
-        "blast radius",
-        "last hop",
-        "final confidence",
-        "cascade",
-    ]
     if fmt is Format.json:
         console.file.write(to_json(rows))
         return
-    values = [
-        [
+    failed = sum(1 for r in rows if r["failed"])
+    # Columns that would repeat one value on every line are left out of the table.
+    several_workflows = len({r["workflow_id"] for r in rows}) > 1
+    mixed = 0 < failed < len(rows)
+    columns = ["origin hop", "run", "hops", "blast\nradius", "final\nconfidence", "cascade"]
+    columns += ["workflow"] if several_workflows else []
+    columns += ["status"] if mixed else []
+    values = []
+    for r in rows:
+        row = [
             r["origin_hop"] or ("(outcome wrong)" if r["failed"] else "-"),
             r["run_id"],
-            r["workflow_id"],
-            "failed" if r["failed"] else "ok",
             r["hops"],
             r["blast_radius"] if r["failed"] else None,
-            r["last_hop"],
             r["final_confidence"],
             "yes" if r["observed_cascade"] else "no",
         ]
-        for r in rows
-    ]
-    failed = sum(1 for r in rows if r["failed"])
-    render_rows(columns, values, fmt, console, title=f"{len(rows)} runs, {failed} failed")
+        row += [r["workflow_id"]] if several_workflows else []
+        row += ["failed" if r["failed"] else "ok"] if mixed else []
+        values.append(row)
+    title = f"{len(rows)} runs, {failed} failed"
+    render_rows(columns, values, fmt, console, title=title, no_wrap=True)
 
 
 def render_trace(
