@@ -482,14 +482,14 @@ def _workflow_report(
 
 
 def run_rows(con: duckdb.DuckDBPyConnection, failed_only: bool) -> list[dict[str, Any]]:
-    """One row per run for `argus runs`: failed runs first, by origin hop, then run id."""
+    """One row per run for `argus runs`: failed first, earliest origin and widest blast first."""
     where = "WHERE failed" if failed_only else ""
     return _rows(
         con,
         "SELECT run_id, wf AS workflow_id, failed, origin_hop, origin_position, hops, "
         "blast_radius, last_hop, final_confidence, observed_cascade, outcome_failed "
         f"FROM m_runs {where} "
-        "ORDER BY failed DESC, origin_hop NULLS LAST, wf, run_id",
+        "ORDER BY failed DESC, wf, origin_position NULLS LAST, blast_radius DESC, run_id",
     )
 
 

@@ -360,10 +360,20 @@ def _plain(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return _float_text(value)
     if isinstance(value, list | dict):
         return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)
+
+
+def _float_text(value: float) -> str:
+    """Six significant digits, without an exponent for everyday magnitudes."""
+    if value == 0:
+        return "0"
+    if not math.isfinite(value) or not 1e-4 <= abs(value) < 1e15:
+        return f"{value:.6g}"
+    text = f"{value:.{max(0, 5 - math.floor(math.log10(abs(value))))}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def render_runs(rows: list[dict[str, Any]], fmt: Format, console: Console) -> None:
