@@ -160,6 +160,28 @@ def _lit(text: str) -> str:
 
 _NUMBER = "('BIGINT', 'UBIGINT', 'DOUBLE')"
 
+# Both SPEC shapes of a violation become one struct: "cat:rule" and {rule, severity, category}.
+_VIOLATION_ITEM = (
+    "CASE WHEN json_type(v) = 'VARCHAR' THEN {"
+    "'rule': CASE WHEN strpos(v->>'$', ':') > 0 "
+    "THEN substr(v->>'$', strpos(v->>'$', ':') + 1) ELSE v->>'$' END, "
+    "'severity': CAST(NULL AS VARCHAR), "
+    "'category': CASE WHEN strpos(v->>'$', ':') > 0 "
+    "THEN split_part(v->>'$', ':', 1) END} "
+    "ELSE {'rule': v->>'rule', 'severity': v->>'severity', "
+    "'category': v->>'category'} END"
+)
+_VIOLATION_SHAPE_OK = "lambda v: json_type(v) NOT IN ('VARCHAR', 'OBJECT')"
+
+
+def _timestamp_sql(text: str) -> str:
+    """Epoch milliseconds (as a number or its digits) or RFC 3339 text (no offset means UTC)."""
+    return (
+        f"CASE WHEN TRY_CAST({text} AS DOUBLE) IS NOT NULL "
+        f"THEN CAST(try(to_timestamp(TRY_CAST({text} AS DOUBLE) / 1000.0)) AS TIMESTAMP) "
+        f"ELSE CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP) END"
+    )
+
 
 def _value_sql(f: Field) -> str:
     """SQL that turns the field's JSON fragment `j.name` into its typed value."""
@@ -184,29 +206,14 @@ def _value_sql(f: Field) -> str:
         case "bool":
             return f"CASE WHEN {t} = 'BOOLEAN' THEN CAST({x} AS BOOLEAN) END"
         case "timestamp":
-            # RFC 3339 strings (with Z, an offset, or none: then UTC) or epoch milliseconds.
-            return (
-                f"CASE WHEN {t} = 'VARCHAR' "
-                f"THEN CAST(TRY_CAST({x}->>'$' AS TIMESTAMPTZ) AS TIMESTAMP) "
-                f"WHEN {t} IN {_NUMBER} "
-                f"THEN CAST(try(to_timestamp(TRY_CAST({x} AS DOUBLE) / 1000.0)) AS TIMESTAMP) END"
+            return f"CASE WHEN {t} IN ('VARCHAR', 'BIGINT', 'UBIGINT', 'DOUBLE') THEN " + (
+                _timestamp_sql(f"({x}->>'$')") + " END"
             )
         case "violations":
-            # Both SPEC shapes become one list of structs: "cat:rule" and {rule, severity, ...}.
-            item = (
-                "CASE WHEN json_type(v) = 'VARCHAR' THEN {"
-                "'rule': CASE WHEN strpos(v->>'$', ':') > 0 "
-                "THEN substr(v->>'$', strpos(v->>'$', ':') + 1) ELSE v->>'$' END, "
-                "'severity': CAST(NULL AS VARCHAR), "
-                "'category': CASE WHEN strpos(v->>'$', ':') > 0 "
-                "THEN split_part(v->>'$', ':', 1) END} "
-                "ELSE {'rule': v->>'rule', 'severity': v->>'severity', "
-                "'category': v->>'category'} END"
-            )
+            items = f"json_transform({x}, '[\"JSON\"]')"
             return (
-                f"CASE WHEN {t} = 'ARRAY' AND len(list_filter(json_transform({x}, '[\"JSON\"]'), "
-                f"lambda v: json_type(v) NOT IN ('VARCHAR', 'OBJECT'))) = 0 "
-                f"THEN list_transform(json_transform({x}, '[\"JSON\"]'), lambda v: {item}) END"
+                f"CASE WHEN {t} = 'ARRAY' AND len(list_filter({items}, {_VIOLATION_SHAPE_OK})) = 0 "
+                f"THEN list_transform({items}, lambda v: {_VIOLATION_ITEM}) END"
             )
         case "scores":
             entries = f"map_values(json_transform({x}, '\"MAP(VARCHAR, JSON)\"'))"
@@ -223,6 +230,58 @@ def _value_sql(f: Field) -> str:
             )
         case "object":
             return f"CASE WHEN {t} = 'OBJECT' THEN {x} END"
+    raise AssertionError(f"unhandled shape {f.shape}")
+
+
+# The fast path: DuckDB's read_json with these column types parses clean files in parallel,
+# once. Its casts are lenient ("yes" would be true), so types are chosen to keep every SPEC
+# check possible on the typed value: booleans as text, whole numbers as doubles.
+_FAST_TYPES = {
+    "string": "VARCHAR",
+    "int": "DOUBLE",
+    "float": "DOUBLE",
+    "unit": "DOUBLE",
+    "bool": "VARCHAR",
+    "timestamp": "VARCHAR",
+    "violations": "JSON[]",
+    "scores": "MAP(VARCHAR, DOUBLE)",
+    "strings": "VARCHAR[]",
+    "object": "JSON",
+}
+
+
+def _fast_value_sql(f: Field) -> str:
+    """The fast path's twin of _value_sql: NULL wherever the slow path would report an error."""
+    x = f"j.{_q(f.name)}"
+    match f.shape:
+        case "string":  # read_json turns an object into its JSON text: refuse that
+            return (
+                f"CASE WHEN left({x}, 1) IN ('{{', '[') AND json_valid({x}) THEN NULL ELSE {x} END"
+            )
+        case "int":
+            return f"CASE WHEN {x} = floor({x}) AND abs({x}) < 9e18 THEN CAST({x} AS BIGINT) END"
+        case "float":
+            return x
+        case "unit":
+            return f"CASE WHEN {x} BETWEEN 0 AND 1 THEN {x} END"
+        case "bool":
+            return f"CASE {x} WHEN 'true' THEN true WHEN 'false' THEN false END"
+        case "timestamp":
+            return _timestamp_sql(x)
+        case "violations":
+            return (
+                f"CASE WHEN len(list_filter({x}, {_VIOLATION_SHAPE_OK})) = 0 "
+                f"THEN list_transform({x}, lambda v: {_VIOLATION_ITEM}) END"
+            )
+        case "scores":
+            return (
+                f"CASE WHEN len(list_filter(map_values({x}), "
+                f"lambda v: v IS NULL OR v NOT BETWEEN 0 AND 1)) = 0 THEN {x} END"
+            )
+        case "strings":
+            return x
+        case "object":
+            return f"CASE WHEN json_type({x}) = 'OBJECT' THEN {x} END"
     raise AssertionError(f"unhandled shape {f.shape}")
 
 
@@ -279,15 +338,17 @@ def _struct_spec() -> str:
     return "{" + ", ".join(f'"{f.name}":"JSON"' for f in FIELDS) + "}"
 
 
-def _staged_columns() -> str:
+def _staged_columns(fast: bool = False) -> str:
     cols = []
+    text = "" if fast else "->>'$'"
     for f in FIELDS:
         if f.name == "kind":
-            cols.append("coalesce(j.kind->>'$', 'hop') AS kind")
+            cols.append(f"coalesce(j.kind{text}, 'hop') AS kind")
         elif f.name == "status":
-            cols.append("coalesce(j.status->>'$', 'success') AS status")
+            cols.append(f"coalesce(j.status{text}, 'success') AS status")
         else:
-            cols.append(f"{_value_sql(f)} AS {_q(f.name)}")
+            value = _fast_value_sql(f) if fast else _value_sql(f)
+            cols.append(f"{value} AS {_q(f.name)}")
     return ", ".join(cols)
 
 
@@ -331,6 +392,40 @@ def _stage_sql(source: Source, file_index: int, keep_raw: bool) -> str:
     )
 
 
+def _fast_stage_sql(source: Source, file_index: int) -> str:
+    """A clean JSON Lines file in one parallel typed scan; any error sends it to the slow path.
+
+    Its `_line` is DuckDB's record number, which skips blank lines: right for input order, and
+    only ever shown after the slow path has recounted the file.
+    """
+    columns = "{" + ", ".join(f"{_lit(f.name)}: {_lit(_FAST_TYPES[f.shape])}" for f in FIELDS) + "}"
+    hive = dict(source.hive)  # folder values fill fields the record leaves out
+    pack = (
+        "{"
+        + ", ".join(
+            f"{_lit(f.name)}: coalesce({_q(f.name)}, {_lit(hive[f.name])})"
+            if f.name in hive and _FAST_TYPES[f.shape] == "VARCHAR"
+            else f"{_lit(f.name)}: {_q(f.name)}"
+            for f in FIELDS
+        )
+        + "}"
+    )
+    compression = "gzip" if source.gzip else "none"
+    scan = (
+        f"read_json({_lit(source.path)}, format = 'newline_delimited', records = true, "
+        f"columns = {columns}, compression = {_lit(compression)}, "
+        f"maximum_object_size = {MAX_LINE_BYTES}, hive_partitioning = false)"
+    )
+    typed = (
+        f"SELECT _line, true AS is_object, j, {_staged_columns(fast=True)} FROM ("
+        f"SELECT ordinality AS _line, {pack} AS j FROM {scan} WITH ORDINALITY)"
+    )
+    return (
+        f"SELECT {file_index} AS _file_index, _line, * EXCLUDE (_line, is_object, j), "
+        f"{_error_sql()} AS _error FROM ({typed})"
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Building the relations
 
@@ -357,19 +452,40 @@ def load(
 
 
 def _stage(con: duckdb.DuckDBPyConnection, sources: list[Source], keep_raw: bool) -> None:
+    """Every file into `staged`: clean JSON Lines by the fast path, the rest line by line."""
     con.execute("CREATE TEMP TABLE files (_file_index INTEGER, _file VARCHAR)")
     con.executemany("INSERT INTO files VALUES (?, ?)", list(enumerate(s.display for s in sources)))
     for index, source in enumerate(sources):
-        sql = _stage_sql(source, index, keep_raw)
-        statement = (
-            f"CREATE TEMP TABLE staged AS {sql}" if index == 0 else f"INSERT INTO staged {sql}"
-        )
         try:
-            con.execute(statement)
+            if index == 0:
+                con.execute(
+                    f"CREATE TEMP TABLE staged AS {_stage_sql(source, 0, keep_raw)} LIMIT 0"
+                )
+            if source.format == "jsonl" and not keep_raw and _try_fast(con, source, index):
+                continue
+            con.execute(f"INSERT INTO staged BY NAME {_stage_sql(source, index, keep_raw)}")
         except duckdb.Error as exc:
             raise InputError(
                 f"{source.display}: not a readable trace ({_first_line(exc)})"
             ) from None
+
+
+def _try_fast(con: duckdb.DuckDBPyConnection, source: Source, index: int) -> bool:
+    """Load a file by the fast path if it is clean; leave nothing behind if it is not."""
+    try:
+        con.execute("BEGIN TRANSACTION")
+        con.execute(f"INSERT INTO staged BY NAME {_fast_stage_sql(source, index)}")
+        (bad,) = con.execute(
+            "SELECT count(_error) FROM staged WHERE _file_index = ?", [index]
+        ).fetchone() or (0,)
+    except duckdb.Error:
+        con.execute("ROLLBACK")
+        return False
+    if bad:
+        con.execute("ROLLBACK")
+        return False
+    con.execute("COMMIT")
+    return True
 
 
 def _first_line(exc: BaseException) -> str:
@@ -431,7 +547,8 @@ _INTENT_CHECKSUM_SQL = (
     "|| ',\"goal\":' || coalesce(CAST(to_json(goal) AS VARCHAR), 'null') || '}')"
 )
 
-_TRAILER = "_file, _line, row_number() OVER (ORDER BY _file_index, _line) AS _order"
+# Input order (files in the order given, then line) as one sortable number, without a sort.
+_TRAILER = "_file, _line, CAST(_file_index AS BIGINT) * 1099511627776 + _line AS _order"
 
 
 def _build_relations(con: duckdb.DuckDBPyConnection, keep_unknown: bool) -> None:
@@ -447,7 +564,6 @@ def _build_relations(con: duckdb.DuckDBPyConnection, keep_unknown: bool) -> None
                 ORDER BY seq NULLS LAST, started_at NULLS LAST, _file_index, _line) END AS position
             FROM staged JOIN files USING (_file_index)
             WHERE _error IS NULL AND kind = 'hop')
-        ORDER BY _order
     """)
     con.execute(f"""
         CREATE TABLE intents AS
@@ -456,14 +572,12 @@ def _build_relations(con: duckdb.DuckDBPyConnection, keep_unknown: bool) -> None
                created_at, {_TRAILER}{unknown["intent"]}{record}
         FROM staged JOIN files USING (_file_index)
         WHERE _error IS NULL AND kind = 'intent'
-        ORDER BY _order
     """)
     con.execute(f"""
         CREATE TABLE outcomes AS
         SELECT run_id, correct, source, note, {_TRAILER}{unknown["outcome"]}{record}
         FROM staged JOIN files USING (_file_index)
         WHERE _error IS NULL AND kind = 'outcome'
-        ORDER BY _order
     """)
 
 

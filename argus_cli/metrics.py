@@ -43,10 +43,12 @@ WITH run_wf AS (
     SELECT run_id, workflow_id AS wf FROM hops WHERE position = 1
 ),
 counted AS (
-    SELECT h.run_id, r.wf, h.hop_id, h.span_id, h.parent_id, h.position, h.status, h.error,
-           h.validated, h.violations, h.high_stakes, h.confidence, h.correct, h.scores,
-           h.cost_usd, h.latency_ms, h.input_hash, h.output_hash, h.intent_checksum,
-           h.model, h.started_at, h._order,
+    SELECT h.run_id, r.wf, h.hop_id, h.position, h.status, h.validated, h.high_stakes,
+           h.confidence, h.correct, h.cost_usd, h.latency_ms, h.input_hash, h.output_hash,
+           h.intent_checksum, h._order,
+           h.scores['groundedness'] AS score_groundedness,
+           h.scores['accuracy'] AS score_accuracy,
+           h.scores['safety'] AS score_safety,
            (h.validated AND len(h.violations) > 0) OR coalesce(h.correct = false, false) AS wrong,
            h.validated OR h.correct IS NOT NULL AS checked,
            len(list_filter(h.violations, lambda v: v.category = 'safety')) > 0
@@ -60,14 +62,17 @@ run_intent AS (
     FROM intents GROUP BY run_id
 ),
 anchored AS (
-    SELECT c.*, ri.checksum IS NOT NULL AS has_intent, coalesce(ri.conflicting, false)
-               AS conflicting_intent,
+    SELECT c.*, c.status = 'error' OR c.wrong AS failed,
+           ri.checksum IS NOT NULL AS has_intent,
+           coalesce(ri.conflicting, false) AS conflicting_intent,
            coalesce(ri.checksum, min_by(c.intent_checksum, c.position) FILTER (
-               WHERE c.intent_checksum IS NOT NULL) OVER (PARTITION BY c.run_id)) AS anchor
+               WHERE c.intent_checksum IS NOT NULL) OVER run) AS anchor,
+           max(c.position) OVER run AS last_position
     FROM counted c LEFT JOIN run_intent ri USING (run_id)
+    WINDOW run AS (PARTITION BY c.run_id)
 )
-SELECT *,
-       status = 'error' OR wrong AS failed,
+SELECT * EXCLUDE (anchor, has_intent),
+       min(CASE WHEN failed THEN position END) OVER (PARTITION BY run_id) AS origin_position,
        intent_checksum IS NOT NULL AND intent_checksum <> anchor AS drifted,
        intent_checksum IS NULL AND has_intent AS unanchored
 FROM anchored
@@ -76,31 +81,26 @@ FROM anchored
 _M_RUNS = """
 CREATE OR REPLACE TEMP TABLE m_runs AS
 WITH per_run AS (
-    SELECT run_id, wf, count(*) AS hops, max(position) AS last_position,
-           min(CASE WHEN failed THEN position END) AS origin_position,
-           bool_or(conflicting_intent) AS conflicting_intent
+    SELECT run_id, wf, count(*) AS hops, max(last_position) AS last_position,
+           max(origin_position) AS origin_position,
+           bool_or(conflicting_intent) AS conflicting_intent,
+           max(CASE WHEN position = origin_position THEN hop_id END) AS origin_hop,
+           max(CASE WHEN position = last_position THEN hop_id END) AS last_hop,
+           max(CASE WHEN position = last_position THEN confidence END) AS final_confidence,
+           count(*) FILTER (WHERE status = 'success'
+                            AND position > coalesce(origin_position, 0)) AS success_after_origin
     FROM m_hops GROUP BY run_id, wf
 ),
 outcome AS (
     SELECT run_id, bool_or(NOT correct) AS outcome_failed FROM outcomes GROUP BY run_id
-),
-joined AS (
-    SELECT p.*, coalesce(o.outcome_failed, false) AS outcome_failed,
-           p.origin_position IS NOT NULL OR coalesce(o.outcome_failed, false) AS failed
-    FROM per_run p LEFT JOIN outcome o USING (run_id)
 )
-SELECT j.*,
-       origin.hop_id AS origin_hop,
-       last.hop_id AS last_hop,
-       last.confidence AS final_confidence,
-       last.confidence IS NULL OR last.confidence >= {confident_threshold} AS confident,
-       CASE WHEN j.failed THEN (
-           SELECT count(*) FROM m_hops h
-           WHERE h.run_id = j.run_id AND h.status = 'success'
-             AND h.position > coalesce(j.origin_position, 0)) END AS blast_radius
-FROM joined j
-LEFT JOIN m_hops origin ON origin.run_id = j.run_id AND origin.position = j.origin_position
-LEFT JOIN m_hops last ON last.run_id = j.run_id AND last.position = j.last_position
+SELECT p.* EXCLUDE (success_after_origin),
+       coalesce(o.outcome_failed, false) AS outcome_failed,
+       p.origin_position IS NOT NULL OR coalesce(o.outcome_failed, false) AS failed,
+       p.final_confidence IS NULL OR p.final_confidence >= {confident_threshold} AS confident,
+       CASE WHEN p.origin_position IS NOT NULL OR coalesce(o.outcome_failed, false)
+            THEN p.success_after_origin END AS blast_radius
+FROM per_run p LEFT JOIN outcome o USING (run_id)
 """
 
 _M_RUNS_CASCADE = """
@@ -209,10 +209,10 @@ FROM outputs GROUP BY wf, hop_id, input_hash HAVING sum(n) >= 2
 
 # A hop's value for the per-hop G-ARVIS dimensions (SPEC 5), averaged over some grouping.
 _HOP_DIMENSIONS = """
-       avg(scores['groundedness']) AS groundedness,
-       avg(coalesce(scores['accuracy'],
+       avg(score_groundedness) AS groundedness,
+       avg(coalesce(score_accuracy,
                     CASE WHEN checked THEN CASE WHEN wrong THEN 0.0 ELSE 1.0 END END)) AS accuracy,
-       avg(coalesce(scores['safety'],
+       avg(coalesce(score_safety,
                     CASE WHEN validated THEN CASE WHEN safety_violation THEN 0.0 ELSE 1.0 END
                     END)) AS safety
 """
@@ -501,8 +501,7 @@ def run_hops(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]
         "h.validated, h.violations, h.high_stakes, h.confidence, h.correct, h.latency_ms, "
         "h.cost_usd, h.model, h.intent_checksum, m.wrong, m.failed, m.drifted, m.unanchored, "
         "h._file, h._line "
-        "FROM hops h LEFT JOIN m_hops m ON m.run_id = h.run_id AND m.span_id = h.span_id "
-        "AND m._order = h._order "
+        "FROM hops h LEFT JOIN m_hops m ON m._order = h._order "
         "WHERE h.run_id = ? ORDER BY h.position NULLS LAST, h._order",
         [run_id],
     )

@@ -320,3 +320,31 @@ def test_sql_checksum_matches_python_on_awkward_text():
             [goal, constraints],
         ).fetchone()[0]
         assert got == intent_checksum(goal, constraints)
+
+
+def test_fast_and_line_by_line_paths_agree(tmp_path):
+    """Clean JSONL takes the fast typed scan; `keep_unknown` forces the line-by-line path."""
+    records = [
+        *TRACE_A,
+        *TRACE_B,
+        {
+            "run_id": "r9",
+            "hop_id": "x",
+            "seq": 3.0,
+            "input_tokens": 7,
+            "scores": {"safety": 1},
+            "metadata": {"k": [1]},
+            "started_at": "1775037600000",
+            "validated": True,
+            "violations": [{"rule": "r", "category": "safety"}, "plain"],
+        },
+    ]
+    path = write_jsonl(tmp_path / "t.jsonl", records)
+    fast = load([str(path)]).con
+    slow = load([str(path)], keep_unknown=True).con
+    for table in ("hops", "intents", "outcomes"):
+        rows_fast = fast.execute(f"SELECT * FROM {table} ORDER BY _order").fetchall()
+        rows_slow = slow.execute(
+            f"SELECT * EXCLUDE (record) FROM {table} ORDER BY _order"
+        ).fetchall()
+        assert rows_fast == rows_slow, table
