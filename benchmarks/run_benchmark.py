@@ -1,0 +1,187 @@
+"""Time `argus report --json` against the floor and DuckDB baselines, on the same files.
+
+    python benchmarks/run_benchmark.py --sizes 100000,1000000,10000000
+
+Traces are generated once per size (seeded, by generate_traces.py) into --work (default
+/tmp/argus-bench) and reused. Every measurement is a fresh child process, so wall time and peak
+RSS (from the kernel's rusage of that child) include interpreter start-up and imports, as a user
+sees them. Baselines, each measured in the same run on the same file:
+
+- `wc -l`: reading the bytes, the I/O floor;
+- DuckDB `read_json` of only the columns the metrics need, with SPEC-like aggregates: the
+  target for JSON Lines (argus within 1.5x);
+- DuckDB `read_json` of every column (auto-detected), for scale;
+- DuckDB aggregates straight off the Parquet file: the target for Parquet (argus within 2x).
+
+The table printed at the end is what the README quotes, with the machine it came from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+NARROW_JSON = """
+import duckdb, sys
+con = duckdb.connect()
+cols = {"run_id": "VARCHAR", "hop_id": "VARCHAR", "workflow_id": "VARCHAR", "seq": "BIGINT",
+        "status": "VARCHAR", "validated": "BOOLEAN", "violations": "JSON[]",
+        "confidence": "DOUBLE", "correct": "BOOLEAN", "cost_usd": "DOUBLE",
+        "high_stakes": "BOOLEAN"}
+print(con.execute(
+    "SELECT workflow_id, hop_id, count(*), count(*) FILTER (WHERE status = 'error'), "
+    "count(*) FILTER (WHERE validated), count(*) FILTER (WHERE len(violations) > 0), "
+    "avg(confidence), sum(cost_usd), count(DISTINCT run_id) "
+    f"FROM read_json(?, format='newline_delimited', columns={cols!r}) GROUP BY ALL",
+    [sys.argv[1]]).fetchall()[:1])
+"""
+
+ALL_JSON = """
+import duckdb, sys
+con = duckdb.connect()
+print(con.execute(
+    "SELECT workflow_id, hop_id, count(*), avg(confidence), sum(cost_usd) "
+    "FROM (SELECT * FROM read_json_auto(?, format='newline_delimited')) GROUP BY ALL",
+    [sys.argv[1]]).fetchall()[:1])
+"""
+
+PARQUET = """
+import duckdb, sys
+con = duckdb.connect()
+print(con.execute(
+    "SELECT workflow_id, hop_id, count(*), count(*) FILTER (WHERE status = 'error'), "
+    "count(*) FILTER (WHERE validated), count(*) FILTER (WHERE len(violations) > 0), "
+    "avg(confidence), sum(cost_usd), count(DISTINCT run_id) "
+    "FROM read_parquet(?) GROUP BY ALL", [sys.argv[1]]).fetchall()[:1])
+"""
+
+
+@dataclass
+class Result:
+    size: int
+    fmt: str
+    what: str
+    wall_s: float
+    peak_mb: float
+    baseline: str | None = None
+
+
+def measure(argv: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        err = process.stderr.read().decode() if process.stderr else ""
+        raise SystemExit(f"failed: {' '.join(argv)}\n{err}")
+    return wall, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+
+
+def ensure_trace(work: Path, size: int, fmt: str, seed: int) -> Path:
+    path = work / f"hops-{size}.{fmt}"
+    if not path.exists():
+        print(f"generating {path} ...", file=sys.stderr)
+        subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "generate_traces.py"),
+                str(path),
+                "--hops",
+                str(size),
+                "--seed",
+                str(seed),
+                "--format",
+                fmt,
+            ],
+            check=True,
+        )
+    return path
+
+
+def argus_argv(path: Path) -> list[str]:
+    argus = shutil.which("argus")
+    base = [argus] if argus else [sys.executable, "-m", "argus_cli"]
+    return [*base, "report", str(path), "--json", "--quiet"]
+
+
+def run(sizes: list[int], work: Path, seed: int, repeat: int) -> list[Result]:
+    work.mkdir(parents=True, exist_ok=True)
+    results: list[Result] = []
+
+    def best(argv: list[str]) -> tuple[float, float]:
+        runs = [measure(argv) for _ in range(repeat)]
+        return min(r[0] for r in runs), max(r[1] for r in runs)
+
+    for size in sizes:
+        jsonl = ensure_trace(work, size, "jsonl", seed)
+        parquet = ensure_trace(work, size, "parquet", seed)
+        py = sys.executable
+        cases = [
+            ("jsonl", "wc -l (I/O floor)", ["wc", "-l", str(jsonl)], None),
+            (
+                "jsonl",
+                "DuckDB read_json, needed columns",
+                [py, "-c", NARROW_JSON, str(jsonl)],
+                None,
+            ),
+            ("jsonl", "DuckDB read_json, every column", [py, "-c", ALL_JSON, str(jsonl)], None),
+            ("jsonl", "argus report --json", argus_argv(jsonl), "DuckDB read_json, needed columns"),
+            ("parquet", "DuckDB on Parquet, aggregates", [py, "-c", PARQUET, str(parquet)], None),
+            (
+                "parquet",
+                "argus report --json",
+                argus_argv(parquet),
+                "DuckDB on Parquet, aggregates",
+            ),
+        ]
+        for fmt, what, argv, baseline in cases:
+            wall, peak = best(argv)
+            results.append(Result(size, fmt, what, wall, peak, baseline))
+            print(f"{size:>10,} {fmt:<8} {what:<36} {wall:7.2f} s {peak:8.0f} MB", file=sys.stderr)
+    return results
+
+
+def table(results: list[Result]) -> str:
+    lines = [
+        "| hops | file | path | wall | peak RSS | vs baseline |",
+        "|---:|---|---|---:|---:|---:|",
+    ]
+    for r in results:
+        ratio = ""
+        if r.baseline:
+            base = next(b for b in results if b.size == r.size and b.what == r.baseline)
+            ratio = f"{r.wall_s / base.wall_s:.2f}x"
+        wall, peak = f"{r.wall_s:.2f} s", f"{r.peak_mb:,.0f} MB"
+        lines.append(f"| {r.size:,} | {r.fmt} | {r.what} | {wall} | {peak} | {ratio} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100000,1000000", help="hop counts, comma-separated")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/argus-bench"))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per case; the best is kept")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results = run(sizes, args.work, args.seed, args.repeat)
+    cpus = os.cpu_count()
+    print(
+        f"\nMachine: {platform.machine()}, {cpus} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}\n"
+    )
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
