@@ -1,9 +1,75 @@
 """argus: why a multi-agent AI workflow fails in production, and whether to ship it.
 
 The CLI (`argus`) reads hop traces into DuckDB; `argus_cli.analysis.analyse` is the same engine as
-a library call.
+a library call. The writer library (tracers, validation contracts, the shared state store) is
+exported here lazily (PEP 562), so `import argus_cli` stays cheap for the CLI and for agent code:
+nothing imports DuckDB or pyarrow until a report is computed or a Parquet part is written.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+# Public name -> the module that defines it.
+_EXPORTS = {
+    "AgentTracer": "argus_cli.tracing",
+    "WorkflowTracer": "argus_cli.tracing",
+    "EmptyTraceError": "argus_cli.tracing",
+    "payload_hash": "argus_cli.tracing",
+    "ValidationContract": "argus_cli.contracts",
+    "ContractViolation": "argus_cli.contracts",
+    "ValidatedAgent": "argus_cli.contracts",
+    "SharedStateStore": "argus_cli.state",
+    "AgentWriteContract": "argus_cli.state",
+    "StateContract": "argus_cli.state",
+    "Intent": "argus_cli.state",
+    "IntentConflict": "argus_cli.state",
+    "GARVISScorer": "argus_cli.scoring",
+    "TraceReport": "argus_cli.scoring",
+}
+
+__all__ = [
+    "AgentTracer",
+    "AgentWriteContract",
+    "ContractViolation",
+    "EmptyTraceError",
+    "GARVISScorer",
+    "Intent",
+    "IntentConflict",
+    "SharedStateStore",
+    "StateContract",
+    "TraceReport",
+    "ValidatedAgent",
+    "ValidationContract",
+    "WorkflowTracer",
+    "__version__",
+    "payload_hash",
+]
+
+if TYPE_CHECKING:
+    from argus_cli.contracts import ContractViolation, ValidatedAgent, ValidationContract
+    from argus_cli.scoring import GARVISScorer, TraceReport
+    from argus_cli.state import (
+        AgentWriteContract,
+        Intent,
+        IntentConflict,
+        SharedStateStore,
+        StateContract,
+    )
+    from argus_cli.tracing import AgentTracer, EmptyTraceError, WorkflowTracer, payload_hash
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'argus_cli' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -11,6 +11,7 @@ from typing import BinaryIO
 
 from argus_cli.diagnostics import report_bad_records
 from argus_cli.findings import findings
+from argus_cli.importers import HopSpans, SourceFormat
 from argus_cli.loading import Trace, load
 from argus_cli.metrics import compute_report, prepare
 from argus_cli.report import Report, Settings
@@ -23,9 +24,18 @@ def open_trace(
     keep_unknown: bool = False,
     stdin: BinaryIO | None = None,
     quiet: bool = False,
+    source_format: SourceFormat | None = None,
+    hop_spans: HopSpans = "agents",
 ) -> Trace:
     """Load inputs and tell stderr about every skipped record."""
-    trace = load(inputs, strict=strict, keep_unknown=keep_unknown, stdin=stdin)
+    trace = load(
+        inputs,
+        strict=strict,
+        keep_unknown=keep_unknown,
+        stdin=stdin,
+        source_format=source_format,
+        hop_spans=hop_spans,
+    )
     if not quiet:
         report_bad_records(trace.bad, trace.records)
     return trace
@@ -38,9 +48,18 @@ def analyse(
     strict: bool = False,
     stdin: BinaryIO | None = None,
     quiet: bool = False,
+    source_format: SourceFormat | None = None,
+    hop_spans: HopSpans = "agents",
 ) -> Report:
     """Load, compute every metric, and attach the findings."""
-    trace = open_trace(inputs, strict=strict, stdin=stdin, quiet=quiet)
+    trace = open_trace(
+        inputs,
+        strict=strict,
+        stdin=stdin,
+        quiet=quiet,
+        source_format=source_format,
+        hop_spans=hop_spans,
+    )
     return report_for(trace, settings or Settings())
 
 

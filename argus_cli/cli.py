@@ -5,9 +5,11 @@ Exit codes (SPEC 9): 0 ran and every gate held, 1 a gate failed, 2 usage error o
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import duckdb
@@ -15,12 +17,22 @@ import typer
 
 from argus_cli import __version__
 from argus_cli.analysis import open_trace, prepared, report_for
+from argus_cli.ci_outputs import write_github, write_junit
+from argus_cli.config import Config, diff_thresholds, gate_spec, load_config, settings_from
+from argus_cli.converting import convert as convert_trace
 from argus_cli.diagnostics import ArgusError, ExitCode, InputError, UsageError, warn
+from argus_cli.diffing import diff_reports
+from argus_cli.gates import evaluate
+from argus_cli.importers import HopSpansChoice, InputFormat, chosen
+from argus_cli.loading import Trace
 from argus_cli.metrics import run_hops, run_rows, run_summary
 from argus_cli.render import (
     REPORT_FORMATS,
     Format,
+    check_markdown,
     make_console,
+    render_check,
+    render_diff,
     render_report,
     render_rows,
     render_runs,
@@ -53,6 +65,45 @@ Workflows = Annotated[
     typer.Option("--workflow", "-w", help="Only runs of this workflow (repeatable)."),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No diagnostics on stderr.")]
+ConfigPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Settings file (argus.toml, or a pyproject.toml with a tool.argus table); "
+        "default: the nearest one from the current folder upwards.",
+        metavar="PATH",
+        dir_okay=False,
+    ),
+]
+ConfidentThreshold = Annotated[
+    float | None,
+    typer.Option(
+        help="Final confidence at or above which a run's answer is confident (default 0.8)."
+    ),
+]
+CostBudget = Annotated[
+    float | None,
+    typer.Option(
+        help="Cost per successful run (USD) that scores 0 on inference cost (default 1.00)."
+    ),
+]
+From = Annotated[
+    InputFormat | None,
+    typer.Option(
+        "--from",
+        help="Input format: argus, otlp (OpenTelemetry JSON) or langfuse (observation export); "
+        "default: detected for each file.",
+        show_default=False,
+    ),
+]
+HopSpansOption = Annotated[
+    HopSpansChoice,
+    typer.Option(
+        "--hop-spans",
+        help="Imported spans that are hops: agents, tools (agents and tools), genai (every "
+        "GenAI span) or all.",
+    ),
+]
 
 
 @contextmanager
@@ -69,6 +120,27 @@ def _cli_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         warn("interrupted")
         raise typer.Exit(130) from None
+
+
+def _open(
+    inputs: list[str],
+    source_format: InputFormat | None,
+    hop_spans: HopSpansChoice,
+    *,
+    strict: bool,
+    quiet: bool,
+    keep_unknown: bool = False,
+) -> Trace:
+    """Load inputs the way every trace-reading command does: format detected or forced."""
+    fmt_from, spans = chosen(source_format, hop_spans)
+    return open_trace(
+        inputs,
+        strict=strict,
+        quiet=quiet,
+        keep_unknown=keep_unknown,
+        source_format=fmt_from,
+        hop_spans=spans,
+    )
 
 
 def _version(value: bool) -> None:
@@ -92,6 +164,14 @@ def _check_unit(name: str, value: float) -> float:
     return value
 
 
+def _config(path: Path | None, quiet: bool) -> Config:
+    """The settings file (named, or found upwards); say on stderr which one is used."""
+    config = load_config(path)
+    if config.path is not None and not quiet:
+        warn(f"settings from {config.path}")
+    return config
+
+
 @app.command()
 def report(
     inputs: Inputs,
@@ -100,12 +180,11 @@ def report(
     ] = Format.table,
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     workflow: Workflows = None,
-    confident_threshold: Annotated[
-        float, typer.Option(help="Final confidence at or above which a run's answer is confident.")
-    ] = 0.8,
-    cost_budget: Annotated[
-        float, typer.Option(help="Cost per successful run (USD) that scores 0 on inference cost.")
-    ] = 1.0,
+    confident_threshold: ConfidentThreshold = None,
+    cost_budget: CostBudget = None,
+    config: ConfigPath = None,
+    source_format: From = None,
+    hop_spans: HopSpansOption = HopSpansChoice.agents,
     strict: Strict = False,
     quiet: Quiet = False,
 ) -> None:
@@ -115,15 +194,13 @@ def report(
             fmt = Format.json
         if fmt not in REPORT_FORMATS:
             raise UsageError(f"--format {fmt.value} is not a report format (table, json, markdown)")
-        _check_unit("--confident-threshold", confident_threshold)
-        if cost_budget <= 0:
-            raise UsageError(f"--cost-budget must be above 0, got {cost_budget}")
-        settings = Settings(
+        settings = settings_from(
+            _config(config, quiet),
             confident_threshold=confident_threshold,
-            cost_budget_usd=cost_budget,
-            workflows=tuple(workflow or ()),
+            cost_budget=cost_budget,
+            workflows=workflow,
         )
-        trace = open_trace(inputs, strict=strict, quiet=quiet)
+        trace = _open(inputs, source_format, hop_spans, strict=strict, quiet=quiet)
         render_report(report_for(trace, settings), fmt, make_console())
 
 
@@ -136,6 +213,8 @@ def runs(
     ] = Format.table,
     workflow: Workflows = None,
     confident_threshold: Annotated[float, typer.Option(help="As in argus report.")] = 0.8,
+    source_format: From = None,
+    hop_spans: HopSpansOption = HopSpansChoice.agents,
     strict: Strict = False,
     quiet: Quiet = False,
 ) -> None:
@@ -145,7 +224,8 @@ def runs(
         settings = Settings(
             confident_threshold=confident_threshold, workflows=tuple(workflow or ())
         )
-        trace = prepared(open_trace(inputs, strict=strict, quiet=quiet), settings)
+        loaded = _open(inputs, source_format, hop_spans, strict=strict, quiet=quiet)
+        trace = prepared(loaded, settings)
         render_runs(run_rows(trace.con, failed), fmt, make_console())
 
 
@@ -154,12 +234,15 @@ def trace(
     inputs: Inputs,
     run_id: Annotated[str, typer.Argument(help="The run to show.", show_default=False)],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+    source_format: From = None,
+    hop_spans: HopSpansOption = HopSpansChoice.agents,
     strict: Strict = False,
     quiet: Quiet = False,
 ) -> None:
     """One run as a tree: hops, status, violations, drift, and the origin of its failure."""
     with _cli_errors():
-        loaded = prepared(open_trace(inputs, strict=strict, quiet=quiet), Settings())
+        opened = _open(inputs, source_format, hop_spans, strict=strict, quiet=quiet)
+        loaded = prepared(opened, Settings())
         summary = run_summary(loaded.con, run_id)
         if summary is None:
             raise InputError(f"run {run_id!r} is not in {', '.join(loaded.files)}")
@@ -178,12 +261,16 @@ def query(
     fmt: Annotated[
         Format, typer.Option("--format", "-f", help="table, json, csv or markdown.")
     ] = Format.table,
+    source_format: From = None,
+    hop_spans: HopSpansOption = HopSpansChoice.agents,
     strict: Strict = False,
     quiet: Quiet = False,
 ) -> None:
     """Run SQL over the loaded trace; unknown fields are columns too."""
     with _cli_errors():
-        loaded = open_trace(inputs, strict=strict, quiet=quiet, keep_unknown=True)
+        loaded = _open(
+            inputs, source_format, hop_spans, strict=strict, quiet=quiet, keep_unknown=True
+        )
         try:
             cursor = loaded.con.execute(sql)
         except duckdb.Error as exc:
@@ -192,6 +279,327 @@ def query(
             return
         columns = [d[0] for d in cursor.description]
         render_rows(columns, cursor.fetchall(), fmt, make_console())
+
+
+ReportFormat = Annotated[Format, typer.Option("--format", "-f", help="table, json or markdown.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
+
+
+def _report_format(fmt: Format, as_json: bool) -> Format:
+    fmt = Format.json if as_json else fmt
+    if fmt not in REPORT_FORMATS:
+        raise UsageError(f"--format {fmt.value} is not one of table, json, markdown")
+    return fmt
+
+
+@app.command()
+def check(
+    inputs: Inputs,
+    max_cascade_risk: Annotated[
+        float | None,
+        typer.Option(help="Fail a workflow whose cascade risk is above this (default 0.15)."),
+    ] = None,
+    min_e2e: Annotated[
+        float | None,
+        typer.Option("--min-e2e", help="Fail below this observed end-to-end success rate."),
+    ] = None,
+    min_predicted_e2e: Annotated[
+        float | None,
+        typer.Option(
+            "--min-predicted-e2e", help="Fail below this predicted end-to-end success rate."
+        ),
+    ] = None,
+    min_pass_rate: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="P: every hop's pass rate at least P; HOP=P: that hop's, instead (repeatable).",
+            metavar="[HOP=]P",
+        ),
+    ] = None,
+    min_g_arvis: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="V: the composite G-ARVIS score at least V; DIM=V: that dimension's "
+            "(groundedness, accuracy, reliability, variance, inference_cost, safety; repeatable).",
+            metavar="[DIM=]V",
+        ),
+    ] = None,
+    max_drift_rate: Annotated[
+        float | None, typer.Option(help="Fail above this context-drift rate.")
+    ] = None,
+    require_high_stakes_validation: Annotated[
+        bool | None,
+        typer.Option(
+            "--require-high-stakes-validation/--no-require-high-stakes-validation",
+            help="Fail when a high-stakes execution was not validated.",
+            show_default=False,
+        ),
+    ] = None,
+    min_runs: Annotated[
+        int | None,
+        typer.Option(help="Fail a workflow with fewer runs than this: too little data to judge."),
+    ] = None,
+    fmt: ReportFormat = Format.table,
+    as_json: AsJson = False,
+    junit: Annotated[
+        Path | None,
+        typer.Option(
+            "--junit",
+            help="Also write the gates as JUnit XML (one testcase per gate and workflow).",
+            metavar="PATH",
+            dir_okay=False,
+        ),
+    ] = None,
+    github: Annotated[
+        bool,
+        typer.Option(
+            "--github",
+            help="GitHub Actions: ::error annotations on stdout, and the Markdown summary "
+            "appended to $GITHUB_STEP_SUMMARY when it is set.",
+        ),
+    ] = False,
+    workflow: Workflows = None,
+    confident_threshold: ConfidentThreshold = None,
+    cost_budget: CostBudget = None,
+    config: ConfigPath = None,
+    strict: Strict = False,
+    quiet: Quiet = False,
+) -> None:
+    """Gate a release on the trace: judge each gate per workflow, exit 1 if one fails.
+
+    Thresholds come from the flags, else from the check table of argus.toml (or of tool.argus
+    in pyproject.toml), else the default: only --max-cascade-risk 0.15 is on by default.
+    Thresholds are inclusive: a value equal to its threshold passes.
+
+    Exit codes: 0 every gate held; 1 a gate failed (or had no data); 2 usage or input error.
+    """
+    with _cli_errors():
+        fmt = _report_format(fmt, as_json)
+        if github and fmt is Format.json:
+            raise UsageError(
+                "--github writes annotations to stdout, which --format json keeps for JSON; "
+                "use --junit for a machine-readable file"
+            )
+        settings_file = _config(config, quiet)
+        settings = settings_from(
+            settings_file,
+            confident_threshold=confident_threshold,
+            cost_budget=cost_budget,
+            workflows=workflow,
+        )
+        spec = gate_spec(
+            settings_file,
+            max_cascade_risk=max_cascade_risk,
+            min_e2e=min_e2e,
+            min_predicted_e2e=min_predicted_e2e,
+            min_pass_rate=min_pass_rate,
+            min_g_arvis=min_g_arvis,
+            max_drift_rate=max_drift_rate,
+            require_high_stakes_validation=require_high_stakes_validation,
+            min_runs=min_runs,
+        )
+        trace = open_trace(inputs, strict=strict, quiet=quiet)
+        result = evaluate(report_for(trace, settings), spec)
+        for note in () if quiet else result.notes:
+            warn(note)
+        if junit is not None:
+            write_junit(result, junit)
+        if github:
+            write_github(result, check_markdown(result), sys.stdout, os.environ)
+        render_check(result, fmt, make_console())
+    if not result.passed:
+        raise typer.Exit(int(ExitCode.GATE_FAILED))
+
+
+@app.command()
+def diff(
+    base: Annotated[
+        str, typer.Argument(help="The baseline trace: file, folder or glob.", show_default=False)
+    ],
+    candidate: Annotated[
+        str, typer.Argument(help="The candidate trace to compare.", show_default=False)
+    ],
+    max_regression: Annotated[
+        float | None,
+        typer.Option(
+            help="Exit 1 when a rate got significantly worse by more than this "
+            "(0.02 = 2 points). Without it, diff only reports."
+        ),
+    ] = None,
+    alpha: Annotated[
+        float | None,
+        typer.Option(help="Significance level of the two-proportion z-test (default 0.05)."),
+    ] = None,
+    fmt: ReportFormat = Format.table,
+    as_json: AsJson = False,
+    workflow: Workflows = None,
+    confident_threshold: ConfidentThreshold = None,
+    cost_budget: CostBudget = None,
+    config: ConfigPath = None,
+    strict: Strict = False,
+    quiet: Quiet = False,
+) -> None:
+    """What got worse from BASE to CANDIDATE, per workflow and hop, and whether it is real.
+
+    Pass rate, silent-error rate, validation coverage, latency and cost per hop; end-to-end
+    success and cascade risk per workflow. Rates are tested with a two-proportion z-test, so a
+    drop inside the noise is shown as "within noise", not as a regression.
+
+    Exit codes: 0 no significant regression beyond --max-regression (or no gate); 1 one or
+    more; 2 usage or input error.
+    """
+    with _cli_errors():
+        fmt = _report_format(fmt, as_json)
+        settings_file = _config(config, quiet)
+        settings = settings_from(
+            settings_file,
+            confident_threshold=confident_threshold,
+            cost_budget=cost_budget,
+            workflows=workflow,
+        )
+        limit, significance = diff_thresholds(
+            settings_file, max_regression=max_regression, alpha=alpha
+        )
+        before = report_for(open_trace([base], strict=strict, quiet=quiet), settings)
+        after = report_for(open_trace([candidate], strict=strict, quiet=quiet), settings)
+        result = diff_reports(before, after, alpha=significance, max_regression=limit)
+        render_diff(result, fmt, make_console())
+    if not result.passed:
+        raise typer.Exit(int(ExitCode.GATE_FAILED))
+
+
+@app.command()
+def reliability(
+    agents: Annotated[
+        str | None, typer.Option(metavar="N", help="Agents in the chain.", show_default=False)
+    ] = None,
+    p: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--p",
+            "-p",
+            metavar="P",
+            help="Each agent's reliability, 0 to 1: once for every agent, or once per agent.",
+            show_default=False,
+        ),
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            metavar="T", help="End-to-end goal: what each agent needs.", show_default=False
+        ),
+    ] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--from",
+            metavar="TRACE",
+            help="Plan on the pass rates measured in a trace, as argus report computes them.",
+            show_default=False,
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", metavar="HOP=P", help="What if this hop were at P (repeatable; --from)."
+        ),
+    ] = None,
+    workflow: Annotated[
+        str | None,
+        typer.Option("--workflow", "-w", help="The workflow to plan, when the trace holds more."),
+    ] = None,
+    improve_to: Annotated[
+        str | None,
+        typer.Option(
+            metavar="P", help="Goal of the single-hop improvement ranking (--from; default 0.99)."
+        ),
+    ] = None,
+    samples: Annotated[
+        bool, typer.Option("--samples", help="Validated executions to tell two pass rates apart.")
+    ] = False,
+    compare: Annotated[
+        tuple[str, str] | None,
+        typer.Option(metavar="A B", help="The two pass rates of --samples (default 0.97 0.99)."),
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    strict: Strict = False,
+    quiet: Quiet = False,
+) -> None:
+    """End to end = the product of each agent's reliability: 5 agents at 0.97 give 0.8587.
+
+    Get each agent to 0.97+ before you chain them. --target solves for what each agent needs;
+    --from plans on a trace's measured pass rates (95% interval, --set what-ifs, the hop whose
+    improvement pays most); --samples sizes the validation sample that tells two rates apart.
+    """
+    from argus_cli import reliability as rel
+    from argus_cli.render import render_reliability
+
+    with _cli_errors():
+        fmt = Format.json if as_json else fmt
+        if fmt not in (Format.table, Format.json):
+            raise UsageError(f"--format {fmt.value} is not one of table, json")
+        options = {
+            "--agents": agents,
+            "--p": p,
+            "--target": target,
+            "--from": source,
+            "--samples": samples,
+            "--compare": compare,
+            "--set": set_,
+            "--workflow": workflow,
+            "--improve-to": improve_to,
+            "--strict": strict,
+            "--quiet": quiet,
+        }
+        mode = rel.mode_for([k for k, v in options.items() if v is not None and v is not False])
+        goal = None if target is None else rel.parse_rate("--target", target)
+        plan: rel.ChainPlan | rel.TracePlan | rel.SamplePlan
+        if mode is rel.Mode.samples:
+            a, b = [rel.parse_rate("--compare", c) for c in compare] if compare else rel.COMPARE
+            plan = rel.sample_plan(a, b)
+        elif mode is rel.Mode.trace:
+            sets = [rel.parse_setting(s) for s in set_ or ()]
+            upto = rel.IMPROVE_TO
+            if improve_to is not None:
+                upto = rel.parse_rate("--improve-to", improve_to)
+            settings = Settings(workflows=(workflow,) if workflow else ())
+            report = report_for(open_trace(source or [], strict=strict, quiet=quiet), settings)
+            plan = rel.trace_plan(report, sets, upto, goal)
+        else:
+            n = None if agents is None else rel.parse_count("--agents", agents)
+            plan = rel.chain_plan([rel.parse_rate("--p", x) for x in p or ()], n, goal)
+        render_reliability(plan, fmt, make_console())
+
+
+@app.command()
+def convert(
+    inputs: Inputs,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="File to write: .jsonl, .jsonl.gz or .parquet.",
+            show_default=False,
+        ),
+    ],
+    source_format: From = None,
+    hop_spans: HopSpansOption = HopSpansChoice.agents,
+    strict: Strict = False,
+    quiet: Quiet = False,
+) -> None:
+    """Convert traces (OTLP, Langfuse or argus) once into argus records: JSON Lines or Parquet."""
+    with _cli_errors():
+        fmt_from, spans = chosen(source_format, hop_spans)
+        done = convert_trace(
+            inputs, output, source_format=fmt_from, hop_spans=spans, strict=strict, quiet=quiet
+        )
+        if not quiet:
+            warn(
+                f"wrote {done.hops} hop, {done.intents} intent and {done.outcomes} outcome "
+                f"records to {done.path}"
+            )
 
 
 def main() -> None:

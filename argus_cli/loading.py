@@ -28,16 +28,18 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO, Literal
 
 import duckdb
 
 from argus_cli.diagnostics import BadRecord, InputError
+from argus_cli.importers import HopSpans, SourceFormat, detect_format, import_sql, no_hops_message
 from argus_cli.schema import FIELDS, KINDS, STATUSES, Field
 
-Format = Literal["jsonl", "parquet"]
+# argus's own records (jsonl, parquet), or a foreign format that an importer maps to them.
+Format = Literal["jsonl", "parquet", "otlp", "langfuse"]
 
 TRACE_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz", ".parquet")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -56,6 +58,7 @@ class Source:
     format: Format
     gzip: bool = False
     hive: tuple[tuple[str, str], ...] = ()
+    hop_spans: HopSpans = "agents"  # which spans an importer makes hops
 
 
 @dataclass
@@ -354,12 +357,16 @@ def _staged_columns(fast: bool = False) -> str:
 
 def _lines_sql(source: Source) -> str:
     """(_line, _raw) for every non-blank line or Parquet row of one file."""
+    if source.format in ("otlp", "langfuse"):  # its text lines, mapped to SPEC records
+        text = _lines_sql(replace(source, format="jsonl"))
+        return import_sql(source.format, text, source.hop_spans)
     path = _lit(source.path)
     if source.format == "parquet":
         return (
-            f"SELECT file_row_number + 1 AS _line, CAST(to_json(t) AS VARCHAR) AS _raw FROM ("
-            f"SELECT * EXCLUDE (file_row_number), file_row_number FROM "
-            f"read_parquet({path}, file_row_number = true, hive_partitioning = false)) t"
+            # The row number is DuckDB's, not the record's: keep it out of the JSON.
+            f"SELECT file_row_number + 1 AS _line, CAST(to_json(struct_pack("
+            f"*COLUMNS(* EXCLUDE (file_row_number)))) AS VARCHAR) AS _raw "
+            f"FROM read_parquet({path}, file_row_number = true, hive_partitioning = false)"
         )
     compression = "gzip" if source.gzip else "none"
     # Read lines as one text column: a delimiter and quote that valid JSON never holds raw.
@@ -436,19 +443,41 @@ def load(
     strict: bool = False,
     keep_unknown: bool = False,
     stdin: BinaryIO | None = None,
+    source_format: SourceFormat | None = None,
+    hop_spans: HopSpans = "agents",
 ) -> Trace:
-    """Read every input into a fresh in-memory DuckDB database; raise InputError if unusable."""
+    """Read every input into a fresh in-memory DuckDB database; raise InputError if unusable.
+
+    `source_format` forces every file's format (`--from`); by default each file's is detected.
+    """
     try:
         sources = resolve_inputs(inputs, stdin)
+        sources = [_with_format(s, source_format, hop_spans) for s in sources]
         con = duckdb.connect(":memory:")
         con.execute("SET TimeZone = 'UTC'")
         _stage(con, sources, keep_unknown)
     finally:
         _remove_temp_files()
     records, bad = _check_staged(con, sources, strict)
+    _check_imported(con, sources)
     _build_relations(con, keep_unknown)
     con.execute("DROP TABLE staged")
     return Trace(con=con, files=[s.display for s in sources], records=records, bad=bad)
+
+
+def _with_format(source: Source, forced: SourceFormat | None, hop_spans: HopSpans) -> Source:
+    """The file's format: argus records keep the reader their first bytes chose."""
+    found = forced or detect_format(Path(source.path), source.display)
+    return source if found == "argus" else replace(source, format=found, hop_spans=hop_spans)
+
+
+def _check_imported(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> None:
+    """A foreign file that maps to no record at all is refused, saying why, not reported empty."""
+    counts = dict(con.execute("SELECT _file_index, count(*) FROM staged GROUP BY ALL").fetchall())
+    for index, source in enumerate(sources):
+        if source.format in ("otlp", "langfuse") and not counts.get(index):
+            message = no_hops_message(source.format, source.hop_spans)
+            raise InputError(f"{source.display}: {message}")
 
 
 def _stage(con: duckdb.DuckDBPyConnection, sources: list[Source], keep_raw: bool) -> None:

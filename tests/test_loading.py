@@ -348,3 +348,11 @@ def test_fast_and_line_by_line_paths_agree(tmp_path):
             f"SELECT * EXCLUDE (record) FROM {table} ORDER BY _order"
         ).fetchall()
         assert rows_fast == rows_slow, table
+
+
+def test_parquet_rows_gain_no_bookkeeping_fields(tmp_path):
+    parquet = write_parquet(tmp_path / "t.parquet", TRACE_B)
+    con = load([str(parquet)], keep_unknown=True).con
+    columns = {c for (c,) in con.execute("SELECT column_name FROM (DESCRIBE hops)").fetchall()}
+    assert "file_row_number" not in columns
+    assert con.execute("SELECT list(_line ORDER BY _line) FROM hops").fetchone() == ([1, 2],)

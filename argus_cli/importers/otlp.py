@@ -1,0 +1,281 @@
+"""OTLP JSON traces, as the OpenTelemetry Collector's file exporter writes them, as hop records.
+
+The file holds `TracesData` objects (`resourceSpans` > `scopeSpans` > `spans`), one per line, or
+one pretty-printed object; gzip is read as is. Encoding, per the OTLP specification
+(opentelemetry-proto docs/specification.md, "JSON Protobuf Encoding") and the proto3 JSON
+mapping it refers to:
+
+- `traceId`/`spanId` are hex, in either case; some producers write protobuf's default base64
+  instead, told apart by length (trace id: 32 hex or 24 base64 characters; span id: 16 or 12);
+- 64-bit integers (`startTimeUnixNano`, `intValue`) may be strings or numbers;
+- enums (`status.code`) are integers; names (`STATUS_CODE_ERROR`) are accepted too;
+- attribute values are typed `AnyValue`s: stringValue, boolValue, intValue, doubleValue,
+  arrayValue, kvlistValue;
+- unknown fields are ignored, and spans may come in any order, within and across lines (of one
+  file: a trace cut across files loses the links between the parts);
+- `instrumentationLibrarySpans`, the name of `scopeSpans` before OTLP 0.15, is read too.
+
+Mapping (a trace is a run; a span that appears twice counts once, its first line wins):
+
+    hop field          from
+    -----------------  ------------------------------------------------------------------
+    run_id             traceId, as lower-case hex
+    (which spans)      --hop-spans agents (default): gen_ai.operation.name = invoke_agent or
+                       openinference.span.kind = AGENT; tools: also execute_tool / TOOL spans;
+                       genai: every span with either attribute; all: every span. Never an
+                       invoke_workflow span (it names the workflow) nor a GUARDRAIL or
+                       EVALUATOR span (it checks a hop)
+    hop_id             gen_ai.agent.name, then agent.name (OpenInference), then the span name;
+                       tool spans: gen_ai.tool.name, then tool.name, then the span name
+    workflow_id        the nearest enclosing invoke_workflow span's gen_ai.workflow.name (or
+                       its gen_ai.agent.name, where later GenAI conventions moved the name),
+                       then the resource's service.name
+    span_id            spanId
+    parent_id          spanId of the nearest enclosing hop
+    seq                rank by startTimeUnixNano within the trace
+    status, error      error when status.code is 2 (STATUS_CODE_ERROR) or error.type is set;
+                       error is error.type, else status.message
+    input_tokens,      gen_ai.usage.input_tokens / output_tokens, the older
+    output_tokens      gen_ai.usage.prompt_tokens / completion_tokens, or OpenInference
+                       llm.token_count.prompt / completion. A hop with none gets the sum over
+                       the model spans (chat, text_completion, generate_content, embeddings;
+                       OpenInference LLM, EMBEDDING) whose nearest enclosing hop it is
+    cost_usd           llm.cost.total (OpenInference), else that sum over its model spans
+    model              gen_ai.response.model, gen_ai.request.model, llm.model_name; else the
+                       one model its model spans name
+    started_at,        startTimeUnixNano, endTimeUnixNano (RFC 3339, microseconds); latency
+    ended_at           is their difference in ms
+    validated, violations, high_stakes, confidence, correct, input_hash, output_hash,
+    intent_checksum    attributes argus.<field>; argus.violations is a string array, or a
+                       string holding SPEC's JSON list
+    scores             attributes argus.score.<name>
+    (checks)           an OpenInference GUARDRAIL or EVALUATOR span below a hop marks it
+                       validated; one that fails (status error, or error.type) adds the
+                       violation {rule: span name, category: "safety"} for a GUARDRAIL (a
+                       moderation check), "evaluator" for an EVALUATOR
+    metadata           {span_name, service_name}
+
+Sources: OpenTelemetry semantic conventions for GenAI (gen-ai-spans.md, gen-ai-agent-spans.md,
+registry gen-ai.md: operation names, `gen_ai.agent.name`, `gen_ai.workflow.name`,
+`gen_ai.usage.*`, the deprecated `prompt_tokens`/`completion_tokens`, `error.type`);
+OpenInference semantic conventions (spec/semantic_conventions.md: `openinference.span.kind`
+values, `agent.name`, `tool.name`, `llm.model_name`, `llm.token_count.*`, `llm.cost.total`).
+"""
+
+from __future__ import annotations
+
+from argus_cli.importers.common import (
+    NODE_COLUMNS,
+    HopSpans,
+    assemble,
+    document_ctes,
+    entry,
+    lit,
+    rfc3339,
+)
+
+HOP_SPANS_HELP: dict[HopSpans, str] = {
+    "agents": "agent spans: gen_ai.operation.name = invoke_agent or "
+    "openinference.span.kind = AGENT",
+    "tools": "agent spans and tool spans (execute_tool, TOOL)",
+    "genai": "spans with gen_ai.operation.name or openinference.span.kind",
+    "all": "every span",
+}
+
+_ATTRIBUTES = '\'[{"key":"VARCHAR","value":"JSON"}]\''
+_MODEL_OPERATIONS = ("chat", "text_completion", "generate_content", "embeddings")
+
+
+def _id(field: str, base64_len: int) -> str:
+    """An id as lower-case hex: base64 (protobuf's default JSON) is told apart by its length;
+    any other length is kept as written, lower-cased."""
+    text = f"(span->>{lit(field)})"
+    return (
+        f"coalesce(CASE WHEN length({text}) = {base64_len} "
+        f"THEN lower(hex(try(from_base64({text})))) END, lower(nullif({text}, '')))"
+    )
+
+
+def _scalar(v: str) -> str:
+    """A scalar AnyValue as JSON; a value of the wrong shape stays as written, for the loader to
+    refuse by name (a "NaN" double stays a string)."""
+    double = f"TRY_CAST({v}->>'doubleValue' AS DOUBLE)"
+    return (
+        f"CASE WHEN ({v}->'stringValue') IS NOT NULL THEN {v}->'stringValue' "
+        f"WHEN ({v}->'boolValue') IS NOT NULL THEN {v}->'boolValue' "
+        f"WHEN ({v}->'intValue') IS NOT NULL "
+        f"THEN coalesce(to_json(TRY_CAST({v}->>'intValue' AS BIGINT)), {v}->'intValue') "
+        f"WHEN ({v}->'doubleValue') IS NOT NULL "
+        f"THEN CASE WHEN isfinite({double}) THEN to_json({double}) ELSE {v}->'doubleValue' END "
+        f"END"
+    )
+
+
+def _kvlist(v: str) -> str:
+    entries = f"try(json_transform({v}->'kvlistValue'->'values', {_ATTRIBUTES}))"
+    pair = (
+        f"CAST(to_json(kv.key) AS VARCHAR) || ':' || "
+        f"coalesce(CAST({_scalar('kv.value')} AS VARCHAR), 'null')"
+    )
+    return (
+        f"CAST('{{' || array_to_string(list_transform({entries}, lambda kv: {pair}), ',') "
+        f"|| '}}' AS JSON)"
+    )
+
+
+def _anyvalue(v: str) -> str:
+    """An AnyValue as JSON: scalars, and arrays of scalars or kvlists, kvlists of scalars."""
+    item = (
+        f"coalesce(CAST(CASE WHEN (x->'kvlistValue') IS NOT NULL THEN {_kvlist('x')} "
+        f"ELSE {_scalar('x')} END AS VARCHAR), 'null')"
+    )
+    array = (
+        f"CAST('[' || array_to_string(list_transform(json_extract({v}, "
+        f"'$.arrayValue.values[*]'), lambda x: {item}), ',') || ']' AS JSON)"
+    )
+    return (
+        f"CASE WHEN ({v}->'arrayValue') IS NOT NULL THEN {array} "
+        f"WHEN ({v}->'kvlistValue') IS NOT NULL THEN {_kvlist(v)} ELSE {_scalar(v)} END"
+    )
+
+
+def _attr(key: str) -> str:
+    return entry("attrs", key)
+
+
+def _string(key: str) -> str:
+    return f"nullif(({_attr(key)})->>'stringValue', '')"
+
+
+def _int(key: str) -> str:
+    value = _attr(key)
+    return (
+        f"coalesce(TRY_CAST(({value})->>'intValue' AS BIGINT), "
+        f"TRY_CAST(({value})->>'doubleValue' AS BIGINT))"
+    )
+
+
+def _double(key: str) -> str:
+    value = _attr(key)
+    number = (
+        f"coalesce(TRY_CAST(({value})->>'doubleValue' AS DOUBLE), "
+        f"TRY_CAST(({value})->>'intValue' AS DOUBLE))"
+    )
+    return f"CASE WHEN isfinite({number}) THEN {number} END"
+
+
+def _is_hop(hop_spans: HopSpans) -> str:
+    return {
+        "agents": "is_agent",
+        "tools": "is_agent OR is_tool",
+        "genai": "(op IS NOT NULL OR oi_kind IS NOT NULL) AND NOT is_check AND NOT is_workflow",
+        "all": "NOT is_check AND NOT is_workflow",
+    }[hop_spans]
+
+
+def _timestamp(ns: str) -> str:
+    return f"to_json({rfc3339(f'make_timestamp({ns} // 1000)')})"
+
+
+def records_sql(lines: str, hop_spans: HopSpans) -> str:
+    """SPEC hop records from the `(_line, _raw)` text lines of one OTLP JSON file."""
+    service = (
+        "(list_filter(try(json_transform(rs->'resource'->'attributes', "
+        f"{_ATTRIBUTES})), lambda a: a.key = 'service.name')[1].value)->>'stringValue'"
+    )
+    ctes = [
+        *document_ctes(lines),
+        (
+            "resource_spans",
+            "SELECT _line, unnest(json_extract(doc, '$.resourceSpans[*]')) AS rs "
+            "FROM docs WHERE doc_type = 'OBJECT'",
+        ),
+        (
+            "scope_spans",
+            f"SELECT _line, {service} AS service, "
+            "unnest(list_concat(json_extract(rs, '$.scopeSpans[*]'), "
+            "json_extract(rs, '$.instrumentationLibrarySpans[*]'))) AS ss FROM resource_spans",
+        ),
+        (
+            "raw_spans",
+            "SELECT _line, service, unnest(json_extract(ss, '$.spans[*]')) AS span "
+            "FROM scope_spans",
+        ),
+        (
+            "spans",
+            "SELECT * FROM ("
+            f"SELECT _line, service, {_id('traceId', 24)} AS trace, "
+            f"{_id('spanId', 12)} AS id, {_id('parentSpanId', 12)} AS parent, "
+            "span->>'name' AS name, "
+            "nullif(TRY_CAST(span->>'startTimeUnixNano' AS BIGINT), 0) AS start_ns, "
+            "nullif(TRY_CAST(span->>'endTimeUnixNano' AS BIGINT), 0) AS end_ns, "
+            "span->'status'->>'code' AS status_code, "
+            "span->'status'->>'message' AS status_message, "
+            f"try(json_transform(span->'attributes', {_ATTRIBUTES})) AS attrs FROM raw_spans) "
+            "WHERE trace IS NOT NULL AND id IS NOT NULL "
+            "QUALIFY row_number() OVER (PARTITION BY trace, id ORDER BY _line) = 1",
+        ),
+        (
+            "classified",
+            f"SELECT *, {_string('gen_ai.operation.name')} AS op, "
+            f"upper({_string('openinference.span.kind')}) AS oi_kind, "
+            "coalesce(op = 'invoke_agent' OR oi_kind = 'AGENT', false) AS is_agent, "
+            "coalesce(op = 'execute_tool' OR oi_kind = 'TOOL', false) AS is_tool, "
+            "coalesce(op = 'invoke_workflow', false) AS is_workflow, "
+            f"coalesce(op IN ({', '.join(lit(o) for o in _MODEL_OPERATIONS)}) "
+            "OR oi_kind IN ('LLM', 'EMBEDDING'), false) AS is_model, "
+            "coalesce(oi_kind IN ('GUARDRAIL', 'EVALUATOR'), false) AS is_check, "
+            f"{_string('error.type')} AS error_type FROM spans",
+        ),
+        ("nodes", _nodes_sql(hop_spans)),
+        (
+            "given_scores",
+            "SELECT CAST(NULL AS VARCHAR) AS trace, CAST(NULL AS VARCHAR) AS node, "
+            "CAST(NULL AS VARCHAR) AS name, CAST(NULL AS DOUBLE) AS value WHERE false",
+        ),
+    ]
+    return assemble(ctes, ["OBJECT"])
+
+
+def _nodes_sql(hop_spans: HopSpans) -> str:
+    argus = (
+        "list_transform(list_filter(attrs, lambda a: starts_with(a.key, 'argus.')), "
+        f"lambda a: {{'key': a.key, 'value': {_anyvalue('a.value')}}})"
+    )
+    failed = "coalesce(status_code IN ('2', 'STATUS_CODE_ERROR'), false) OR error_type IS NOT NULL"
+    columns = {
+        "_line": "_line",
+        "trace": "trace",
+        "id": "id",
+        "parent": "parent",
+        "start_key": "start_ns",
+        "started_at": _timestamp("start_ns"),
+        "ended_at": _timestamp("end_ns"),
+        "latency_ms": "CASE WHEN end_ns >= start_ns THEN (end_ns - start_ns) / 1e6 END",
+        "is_hop": f"coalesce({_is_hop(hop_spans)}, false)",
+        "is_workflow": "is_workflow",
+        "is_model": "is_model",
+        "is_check": "is_check",
+        "hop_id": "CASE WHEN is_agent THEN coalesce("
+        f"{_string('gen_ai.agent.name')}, {_string('agent.name')}, name) "
+        f"WHEN is_tool THEN coalesce({_string('gen_ai.tool.name')}, {_string('tool.name')}, "
+        "name) ELSE name END",
+        "workflow_name": f"coalesce({_string('gen_ai.workflow.name')}, "
+        f"{_string('gen_ai.agent.name')})",
+        "default_workflow": "service",
+        "failed": failed,
+        "error": "coalesce(error_type, nullif(status_message, ''))",
+        "input_tokens": f"coalesce({_int('gen_ai.usage.input_tokens')}, "
+        f"{_int('gen_ai.usage.prompt_tokens')}, {_int('llm.token_count.prompt')})",
+        "output_tokens": f"coalesce({_int('gen_ai.usage.output_tokens')}, "
+        f"{_int('gen_ai.usage.completion_tokens')}, {_int('llm.token_count.completion')})",
+        "cost_usd": _double("llm.cost.total"),
+        "model": f"coalesce({_string('gen_ai.response.model')}, "
+        f"{_string('gen_ai.request.model')}, {_string('llm.model_name')})",
+        "check_rule": "name",
+        "check_category": "CASE WHEN oi_kind = 'GUARDRAIL' THEN 'safety' ELSE 'evaluator' END",
+        "argus": argus,
+        "metadata": "json_object('span_name', name, 'service_name', service)",
+    }
+    assert list(columns) == list(NODE_COLUMNS), "the nodes contract of importers.common"
+    return "SELECT " + ", ".join(f"{v} AS {k}" for k, v in columns.items()) + " FROM classified"
