@@ -12,7 +12,7 @@ from typing import BinaryIO
 from argus_cli.diagnostics import report_bad_records
 from argus_cli.findings import findings
 from argus_cli.importers import HopSpans, SourceFormat
-from argus_cli.loading import Trace, load
+from argus_cli.loading import Columns, Trace, load
 from argus_cli.metrics import compute_report, prepare
 from argus_cli.report import Report, Settings
 
@@ -26,8 +26,12 @@ def open_trace(
     quiet: bool = False,
     source_format: SourceFormat | None = None,
     hop_spans: HopSpans = "agents",
+    columns: Columns = "all",
 ) -> Trace:
-    """Load inputs and tell stderr about every skipped record."""
+    """Load inputs and tell stderr about every skipped record.
+
+    `columns="metrics"` is for commands that only compute metrics: a narrower, faster load.
+    """
     trace = load(
         inputs,
         strict=strict,
@@ -35,6 +39,7 @@ def open_trace(
         stdin=stdin,
         source_format=source_format,
         hop_spans=hop_spans,
+        columns=columns,
     )
     if not quiet:
         report_bad_records(trace.bad, trace.records)
@@ -59,6 +64,7 @@ def analyse(
         quiet=quiet,
         source_format=source_format,
         hop_spans=hop_spans,
+        columns="metrics",
     )
     return report_for(trace, settings or Settings())
 

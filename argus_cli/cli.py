@@ -24,7 +24,7 @@ from argus_cli.diagnostics import ArgusError, ExitCode, InputError, UsageError, 
 from argus_cli.diffing import diff_reports
 from argus_cli.gates import evaluate
 from argus_cli.importers import HopSpansChoice, InputFormat, chosen
-from argus_cli.loading import Trace
+from argus_cli.loading import Columns, Trace
 from argus_cli.metrics import run_hops, run_rows, run_summary
 from argus_cli.render import (
     REPORT_FORMATS,
@@ -130,6 +130,7 @@ def _open(
     strict: bool,
     quiet: bool,
     keep_unknown: bool = False,
+    columns: Columns = "all",
 ) -> Trace:
     """Load inputs the way every trace-reading command does: format detected or forced."""
     fmt_from, spans = chosen(source_format, hop_spans)
@@ -140,6 +141,7 @@ def _open(
         keep_unknown=keep_unknown,
         source_format=fmt_from,
         hop_spans=spans,
+        columns=columns,
     )
 
 
@@ -200,7 +202,9 @@ def report(
             cost_budget=cost_budget,
             workflows=workflow,
         )
-        trace = _open(inputs, source_format, hop_spans, strict=strict, quiet=quiet)
+        trace = _open(
+            inputs, source_format, hop_spans, strict=strict, quiet=quiet, columns="metrics"
+        )
         render_report(report_for(trace, settings), fmt, make_console())
 
 
@@ -224,7 +228,9 @@ def runs(
         settings = Settings(
             confident_threshold=confident_threshold, workflows=tuple(workflow or ())
         )
-        loaded = _open(inputs, source_format, hop_spans, strict=strict, quiet=quiet)
+        loaded = _open(
+            inputs, source_format, hop_spans, strict=strict, quiet=quiet, columns="metrics"
+        )
         trace = prepared(loaded, settings)
         render_runs(run_rows(trace.con, failed), fmt, make_console())
 
@@ -398,7 +404,7 @@ def check(
             require_high_stakes_validation=require_high_stakes_validation,
             min_runs=min_runs,
         )
-        trace = open_trace(inputs, strict=strict, quiet=quiet)
+        trace = open_trace(inputs, strict=strict, quiet=quiet, columns="metrics")
         result = evaluate(report_for(trace, settings), spec)
         for note in () if quiet else result.notes:
             warn(note)
@@ -460,8 +466,12 @@ def diff(
         limit, significance = diff_thresholds(
             settings_file, max_regression=max_regression, alpha=alpha
         )
-        before = report_for(open_trace([base], strict=strict, quiet=quiet), settings)
-        after = report_for(open_trace([candidate], strict=strict, quiet=quiet), settings)
+        before = report_for(
+            open_trace([base], strict=strict, quiet=quiet, columns="metrics"), settings
+        )
+        after = report_for(
+            open_trace([candidate], strict=strict, quiet=quiet, columns="metrics"), settings
+        )
         result = diff_reports(before, after, alpha=significance, max_regression=limit)
         render_diff(result, fmt, make_console())
     if not result.passed:
@@ -564,7 +574,8 @@ def reliability(
             if improve_to is not None:
                 upto = rel.parse_rate("--improve-to", improve_to)
             settings = Settings(workflows=(workflow,) if workflow else ())
-            report = report_for(open_trace(source or [], strict=strict, quiet=quiet), settings)
+            loaded = open_trace(source or [], strict=strict, quiet=quiet, columns="metrics")
+            report = report_for(loaded, settings)
             plan = rel.trace_plan(report, sets, upto, goal)
         else:
             n = None if agents is None else rel.parse_count("--agents", agents)

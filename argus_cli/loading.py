@@ -36,10 +36,12 @@ import duckdb
 
 from argus_cli.diagnostics import BadRecord, InputError
 from argus_cli.importers import HopSpans, SourceFormat, detect_format, import_sql, no_hops_message
-from argus_cli.schema import FIELDS, KINDS, STATUSES, Field
+from argus_cli.schema import FIELDS, KINDS, METRIC_FIELDS, STATUSES, Field
 
 # argus's own records (jsonl, parquet), or a foreign format that an importer maps to them.
 Format = Literal["jsonl", "parquet", "otlp", "langfuse"]
+# Which fields to load: all of them, or only those the metrics read.
+Columns = Literal["all", "metrics"]
 
 TRACE_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz", ".parquet")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -306,7 +308,7 @@ def _kind_in(kinds: Sequence[str]) -> str:
     return "kind IN (" + ", ".join(_lit(k) for k in kinds) + ")"
 
 
-def _error_sql() -> str:
+def _error_sql(fields: Sequence[Field]) -> str:
     """The first reason a record is unusable, or NULL: one CASE, evaluated in the same pass."""
     branches = [
         "WHEN j IS NULL THEN 'invalid JSON'",
@@ -315,14 +317,14 @@ def _error_sql() -> str:
         f"WHEN kind NOT IN ({', '.join(_lit(k) for k in KINDS)}) "
         "THEN 'unknown kind \"' || kind || '\" (expected hop, intent or outcome)'",
     ]
-    for f in FIELDS:
+    for f in fields:
         for kind in f.required_for:
             empty = f" OR {_q(f.name)} = ''" if f.shape == "string" else ""
             branches.append(
                 f"WHEN kind = {_lit(kind)} AND (j.{_q(f.name)} IS NULL{empty}) "
                 f"THEN {_lit(f'{kind} record lacks required field {f.name!r}')}"
             )
-    for f in FIELDS:
+    for f in fields:
         if f.name == "kind":
             continue
         branches.append(
@@ -336,15 +338,15 @@ def _error_sql() -> str:
     return "CASE " + " ".join(branches) + " END"
 
 
-def _struct_spec() -> str:
-    """json_transform's target: every SPEC field as a JSON fragment, parsed once per line."""
-    return "{" + ", ".join(f'"{f.name}":"JSON"' for f in FIELDS) + "}"
+def _struct_spec(fields: Sequence[Field]) -> str:
+    """json_transform's target: every loaded field as a JSON fragment, parsed once per line."""
+    return "{" + ", ".join(f'"{f.name}":"JSON"' for f in fields) + "}"
 
 
-def _staged_columns(fast: bool = False) -> str:
+def _staged_columns(fields: Sequence[Field], fast: bool = False) -> str:
     cols = []
     text = "" if fast else "->>'$'"
-    for f in FIELDS:
+    for f in fields:
         if f.name == "kind":
             cols.append(f"coalesce(j.kind{text}, 'hop') AS kind")
         elif f.name == "status":
@@ -379,7 +381,7 @@ def _lines_sql(source: Source) -> str:
     )
 
 
-def _stage_sql(source: Source, file_index: int, keep_raw: bool) -> str:
+def _stage_sql(source: Source, file_index: int, keep_raw: bool, fields: Sequence[Field]) -> str:
     """One pass over one file: every line parsed once, typed, and given its error or NULL."""
     raw = "_raw"
     if source.hive:
@@ -389,23 +391,26 @@ def _stage_sql(source: Source, file_index: int, keep_raw: bool) -> str:
     record = f", CAST(try(CAST({raw} AS JSON)) AS JSON) AS record" if keep_raw else ""
     lines = _lines_sql(source)
     parsed = (
-        f"SELECT _line, _raw, is_object, try(json_transform({raw}, '{_struct_spec()}')) AS j "
+        f"SELECT _line, _raw, is_object, try(json_transform({raw}, '{_struct_spec(fields)}')) AS j "
         f"FROM (SELECT _line, _raw, ltrim(_raw) LIKE '{{%' AS is_object FROM ({lines}))"
     )
-    typed = f"SELECT _line, _raw, is_object, j, {_staged_columns()} FROM ({parsed})"
+    typed = f"SELECT _line, _raw, is_object, j, {_staged_columns(fields)} FROM ({parsed})"
+    # Rows are inserted in line order (rowid is the input order). A file's own lines come in
+    # order already; an importer's joins do not, so its spans are sorted by line, run and seq.
+    order = " ORDER BY _line, run_id, seq" if source.format in ("otlp", "langfuse") else ""
     return (
         f"SELECT {file_index} AS _file_index, _line, * EXCLUDE (_line, _raw, is_object, j), "
-        f"{_error_sql()} AS _error{record} FROM ({typed})"
+        f"{_error_sql(fields)} AS _error{record} FROM ({typed}){order}"
     )
 
 
-def _fast_stage_sql(source: Source, file_index: int) -> str:
+def _fast_stage_sql(source: Source, file_index: int, fields: Sequence[Field]) -> str:
     """A clean JSON Lines file in one parallel typed scan; any error sends it to the slow path.
 
-    Its `_line` is DuckDB's record number, which skips blank lines: right for input order, and
-    only ever shown after the slow path has recounted the file.
+    Its `_line` is left NULL: a clean file's records are numbered from their row ids when the
+    relations are built, and a file with an error is recounted line by line anyway.
     """
-    columns = "{" + ", ".join(f"{_lit(f.name)}: {_lit(_FAST_TYPES[f.shape])}" for f in FIELDS) + "}"
+    columns = "{" + ", ".join(f"{_lit(f.name)}: {_lit(_FAST_TYPES[f.shape])}" for f in fields) + "}"
     hive = dict(source.hive)  # folder values fill fields the record leaves out
     pack = (
         "{"
@@ -413,7 +418,7 @@ def _fast_stage_sql(source: Source, file_index: int) -> str:
             f"{_lit(f.name)}: coalesce({_q(f.name)}, {_lit(hive[f.name])})"
             if f.name in hive and _FAST_TYPES[f.shape] == "VARCHAR"
             else f"{_lit(f.name)}: {_q(f.name)}"
-            for f in FIELDS
+            for f in fields
         )
         + "}"
     )
@@ -424,12 +429,12 @@ def _fast_stage_sql(source: Source, file_index: int) -> str:
         f"maximum_object_size = {MAX_LINE_BYTES}, hive_partitioning = false)"
     )
     typed = (
-        f"SELECT _line, true AS is_object, j, {_staged_columns(fast=True)} FROM ("
-        f"SELECT ordinality AS _line, {pack} AS j FROM {scan} WITH ORDINALITY)"
+        f"SELECT true AS is_object, j, {_staged_columns(fields, fast=True)} FROM ("
+        f"SELECT {pack} AS j FROM {scan})"
     )
     return (
-        f"SELECT {file_index} AS _file_index, _line, * EXCLUDE (_line, is_object, j), "
-        f"{_error_sql()} AS _error FROM ({typed})"
+        f"SELECT {file_index} AS _file_index, CAST(NULL AS BIGINT) AS _line, "
+        f"* EXCLUDE (is_object, j), {_error_sql(fields)} AS _error FROM ({typed})"
     )
 
 
@@ -445,22 +450,25 @@ def load(
     stdin: BinaryIO | None = None,
     source_format: SourceFormat | None = None,
     hop_spans: HopSpans = "agents",
+    columns: Columns = "all",
 ) -> Trace:
     """Read every input into a fresh in-memory DuckDB database; raise InputError if unusable.
 
     `source_format` forces every file's format (`--from`); by default each file's is detected.
+    `columns="metrics"` loads only the fields the metrics read (and checks only those).
     """
+    fields = METRIC_FIELDS if columns == "metrics" and not keep_unknown else FIELDS
     try:
         sources = resolve_inputs(inputs, stdin)
         sources = [_with_format(s, source_format, hop_spans) for s in sources]
         con = duckdb.connect(":memory:")
         con.execute("SET TimeZone = 'UTC'")
-        _stage(con, sources, keep_unknown)
+        _stage(con, sources, keep_unknown, fields)
     finally:
         _remove_temp_files()
     records, bad = _check_staged(con, sources, strict)
     _check_imported(con, sources)
-    _build_relations(con, keep_unknown)
+    _build_relations(con, keep_unknown, {f.name for f in fields})
     con.execute("DROP TABLE staged")
     return Trace(con=con, files=[s.display for s in sources], records=records, bad=bad)
 
@@ -480,30 +488,35 @@ def _check_imported(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> No
             raise InputError(f"{source.display}: {message}")
 
 
-def _stage(con: duckdb.DuckDBPyConnection, sources: list[Source], keep_raw: bool) -> None:
-    """Every file into `staged`: clean JSON Lines by the fast path, the rest line by line."""
+def _stage(
+    con: duckdb.DuckDBPyConnection, sources: list[Source], keep_raw: bool, fields: Sequence[Field]
+) -> None:
+    """Every file into `staged`, in input order: clean JSON Lines by the fast path, the rest
+    line by line. Rows keep the order they are inserted in, so `rowid` is the input order."""
     con.execute("CREATE TEMP TABLE files (_file_index INTEGER, _file VARCHAR)")
     con.executemany("INSERT INTO files VALUES (?, ?)", list(enumerate(s.display for s in sources)))
     for index, source in enumerate(sources):
         try:
             if index == 0:
-                con.execute(
-                    f"CREATE TEMP TABLE staged AS {_stage_sql(source, 0, keep_raw)} LIMIT 0"
-                )
-            if source.format == "jsonl" and not keep_raw and _try_fast(con, source, index):
+                empty = f"{_stage_sql(source, 0, keep_raw, fields)} LIMIT 0"
+                con.execute(f"CREATE TEMP TABLE staged AS {empty}")
+            fast = source.format == "jsonl" and not keep_raw
+            if fast and _try_fast(con, source, index, fields):
                 continue
-            con.execute(f"INSERT INTO staged BY NAME {_stage_sql(source, index, keep_raw)}")
+            con.execute(f"INSERT INTO staged BY NAME {_stage_sql(source, index, keep_raw, fields)}")
         except duckdb.Error as exc:
             raise InputError(
                 f"{source.display}: not a readable trace ({_first_line(exc)})"
             ) from None
 
 
-def _try_fast(con: duckdb.DuckDBPyConnection, source: Source, index: int) -> bool:
+def _try_fast(
+    con: duckdb.DuckDBPyConnection, source: Source, index: int, fields: Sequence[Field]
+) -> bool:
     """Load a file by the fast path if it is clean; leave nothing behind if it is not."""
     try:
         con.execute("BEGIN TRANSACTION")
-        con.execute(f"INSERT INTO staged BY NAME {_fast_stage_sql(source, index)}")
+        con.execute(f"INSERT INTO staged BY NAME {_fast_stage_sql(source, index, fields)}")
         (bad,) = con.execute(
             "SELECT count(_error) FROM staged WHERE _file_index = ?", [index]
         ).fetchone() or (0,)
@@ -556,19 +569,46 @@ def _bad_reason(source: Source, error: str) -> str:
     return error
 
 
-_HOP_COLUMNS = """
-    run_id, hop_id, coalesce(workflow_id, 'default') AS workflow_id,
-    coalesce(span_id, run_id || '/' || hop_id || '/'
-             || coalesce(CAST(seq AS VARCHAR), CAST(position AS VARCHAR), 'skipped')) AS span_id,
-    parent_id, coalesce(agent, hop_id) AS agent, seq, status, error,
-    coalesce(validated, false) AS validated,
-    coalesce(violations, CAST([] AS STRUCT(rule VARCHAR, severity VARCHAR, category VARCHAR)[]))
-        AS violations,
-    coalesce(high_stakes, false) AS high_stakes, confidence, correct, scores,
-    input_tokens, output_tokens, cost_usd,
-    coalesce(latency_ms, (epoch_us(ended_at) - epoch_us(started_at)) / 1000.0) AS latency_ms,
-    started_at, ended_at, model, input_hash, output_hash, intent_checksum, metadata, position
-"""
+# The hops relation's columns: (the field it needs, its SQL with SPEC defaults applied).
+_HOP_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("run_id", "run_id"),
+    ("hop_id", "hop_id"),
+    ("workflow_id", "coalesce(workflow_id, 'default') AS workflow_id"),
+    (
+        "span_id",
+        "coalesce(span_id, run_id || '/' || hop_id || '/' || coalesce(CAST(seq AS VARCHAR), "
+        "CAST(position AS VARCHAR), 'skipped')) AS span_id",
+    ),
+    ("parent_id", "parent_id"),
+    ("agent", "coalesce(agent, hop_id) AS agent"),
+    ("seq", "seq"),
+    ("status", "status"),
+    ("error", "error"),
+    ("validated", "coalesce(validated, false) AS validated"),
+    (
+        "violations",
+        "coalesce(violations, "
+        "CAST([] AS STRUCT(rule VARCHAR, severity VARCHAR, category VARCHAR)[])) AS violations",
+    ),
+    ("high_stakes", "coalesce(high_stakes, false) AS high_stakes"),
+    ("confidence", "confidence"),
+    ("correct", "correct"),
+    ("scores", "scores"),
+    ("input_tokens", "input_tokens"),
+    ("output_tokens", "output_tokens"),
+    ("cost_usd", "cost_usd"),
+    (
+        "latency_ms",
+        "coalesce(latency_ms, (epoch_us(ended_at) - epoch_us(started_at)) / 1000.0) AS latency_ms",
+    ),
+    ("started_at", "started_at"),
+    ("ended_at", "ended_at"),
+    ("model", "model"),
+    ("input_hash", "input_hash"),
+    ("output_hash", "output_hash"),
+    ("intent_checksum", "intent_checksum"),
+    ("metadata", "metadata"),
+)
 
 # SPEC 1.2's checksum in SQL; its Python twin is schema.intent_checksum (a test holds them equal).
 _INTENT_CHECKSUM_SQL = (
@@ -576,37 +616,47 @@ _INTENT_CHECKSUM_SQL = (
     "|| ',\"goal\":' || coalesce(CAST(to_json(goal) AS VARCHAR), 'null') || '}')"
 )
 
-# Input order (files in the order given, then line) as one sortable number, without a sort.
-_TRAILER = "_file, _line, CAST(_file_index AS BIGINT) * 1099511627776 + _line AS _order"
+# Where a record came from, and the input order (files in the order given, then line) as one
+# number: staged's rowid, since files are inserted in order and inserts keep row order. A fast-
+# path file has no line numbers of its own; its rows are numbered from their rowids.
+_FROM_STAGED = """
+    (SELECT s.* EXCLUDE (_line), f._file, s.rowid AS _order,
+            coalesce(s._line, s.rowid - b._first + 1) AS _line
+     FROM staged s JOIN files f USING (_file_index)
+     JOIN (SELECT _file_index, min(rowid) AS _first FROM staged GROUP BY ALL) b
+         USING (_file_index)
+     WHERE s._error IS NULL AND s.kind = '{kind}')
+"""
+_TRAILER = "_file, _line, _order"
 
 
-def _build_relations(con: duckdb.DuckDBPyConnection, keep_unknown: bool) -> None:
+def _build_relations(con: duckdb.DuckDBPyConnection, keep_unknown: bool, loaded: set[str]) -> None:
     """Apply SPEC defaults and give each hop its position (SPEC 2) within its run."""
     unknown = {kind: _unknown_columns(con, kind) if keep_unknown else "" for kind in KINDS}
     record = ", record" if keep_unknown else ""
+    hop_columns = ", ".join(sql for name, sql in _HOP_COLUMNS if name in loaded)
     con.execute(f"""
         CREATE TABLE hops AS
-        SELECT {_HOP_COLUMNS}, {_TRAILER}{unknown["hop"]}{record}
+        SELECT {hop_columns}, position, {_TRAILER}{unknown["hop"]}{record}
         FROM (
             SELECT *, CASE WHEN status <> 'skipped' THEN row_number() OVER (
                 PARTITION BY run_id, status = 'skipped'
-                ORDER BY seq NULLS LAST, started_at NULLS LAST, _file_index, _line) END AS position
-            FROM staged JOIN files USING (_file_index)
-            WHERE _error IS NULL AND kind = 'hop')
+                ORDER BY seq NULLS LAST, started_at NULLS LAST, _order) END AS position
+            FROM {_FROM_STAGED.format(kind="hop")})
     """)
+    created = ", created_at" if "created_at" in loaded else ""
     con.execute(f"""
         CREATE TABLE intents AS
         SELECT run_id, goal, coalesce(constraints, CAST([] AS VARCHAR[])) AS constraints,
-               coalesce(intent_checksum, {_INTENT_CHECKSUM_SQL}) AS intent_checksum,
-               created_at, {_TRAILER}{unknown["intent"]}{record}
-        FROM staged JOIN files USING (_file_index)
-        WHERE _error IS NULL AND kind = 'intent'
+               coalesce(intent_checksum, {_INTENT_CHECKSUM_SQL}) AS intent_checksum
+               {created}, {_TRAILER}{unknown["intent"]}{record}
+        FROM {_FROM_STAGED.format(kind="intent")}
     """)
+    verdict = "".join(f", {c}" for c in ("source", "note") if c in loaded)
     con.execute(f"""
         CREATE TABLE outcomes AS
-        SELECT run_id, correct, source, note, {_TRAILER}{unknown["outcome"]}{record}
-        FROM staged JOIN files USING (_file_index)
-        WHERE _error IS NULL AND kind = 'outcome'
+        SELECT run_id, correct{verdict}, {_TRAILER}{unknown["outcome"]}{record}
+        FROM {_FROM_STAGED.format(kind="outcome")}
     """)
 
 

@@ -39,43 +39,42 @@ Z = 1.96  # the Wilson interval's z for 95%
 
 _M_HOPS = """
 CREATE OR REPLACE TEMP TABLE m_hops AS
-WITH run_wf AS (
-    SELECT run_id, workflow_id AS wf FROM hops WHERE position = 1
+WITH counted AS (
+    SELECT run_id, hop_id, workflow_id, position, status, validated, high_stakes,
+           confidence, correct, cost_usd, latency_ms, input_hash, output_hash,
+           intent_checksum, _order,
+           scores['groundedness'] AS score_groundedness,
+           scores['accuracy'] AS score_accuracy,
+           scores['safety'] AS score_safety,
+           (validated AND len(violations) > 0) OR coalesce(correct = false, false) AS wrong,
+           validated OR correct IS NOT NULL AS checked,
+           CASE WHEN len(violations) > 0
+                THEN len(list_filter(violations, lambda v: v.category = 'safety')) > 0
+                ELSE false END AS safety_violation
+    FROM hops WHERE status <> 'skipped'
 ),
-counted AS (
-    SELECT h.run_id, r.wf, h.hop_id, h.position, h.status, h.validated, h.high_stakes,
-           h.confidence, h.correct, h.cost_usd, h.latency_ms, h.input_hash, h.output_hash,
-           h.intent_checksum, h._order,
-           h.scores['groundedness'] AS score_groundedness,
-           h.scores['accuracy'] AS score_accuracy,
-           h.scores['safety'] AS score_safety,
-           (h.validated AND len(h.violations) > 0) OR coalesce(h.correct = false, false) AS wrong,
-           h.validated OR h.correct IS NOT NULL AS checked,
-           len(list_filter(h.violations, lambda v: v.category = 'safety')) > 0
-               AS safety_violation
-    FROM hops h JOIN run_wf r USING (run_id)
-    WHERE h.status <> 'skipped' {workflow_filter}
+per_run AS (
+    SELECT run_id,
+           max(CASE WHEN position = 1 THEN workflow_id END) AS wf,
+           max(position) AS last_position,
+           min(CASE WHEN status = 'error' OR wrong THEN position END) AS origin_position,
+           min_by(intent_checksum, position) FILTER (WHERE intent_checksum IS NOT NULL)
+               AS first_checksum
+    FROM counted GROUP BY run_id
 ),
 run_intent AS (
     SELECT run_id, min_by(intent_checksum, _order) AS checksum,
            count(DISTINCT intent_checksum) > 1 AS conflicting
     FROM intents GROUP BY run_id
-),
-anchored AS (
-    SELECT c.*, c.status = 'error' OR c.wrong AS failed,
-           ri.checksum IS NOT NULL AS has_intent,
-           coalesce(ri.conflicting, false) AS conflicting_intent,
-           coalesce(ri.checksum, min_by(c.intent_checksum, c.position) FILTER (
-               WHERE c.intent_checksum IS NOT NULL) OVER run) AS anchor,
-           max(c.position) OVER run AS last_position
-    FROM counted c LEFT JOIN run_intent ri USING (run_id)
-    WINDOW run AS (PARTITION BY c.run_id)
 )
-SELECT * EXCLUDE (anchor, has_intent),
-       min(CASE WHEN failed THEN position END) OVER (PARTITION BY run_id) AS origin_position,
-       intent_checksum IS NOT NULL AND intent_checksum <> anchor AS drifted,
-       intent_checksum IS NULL AND has_intent AS unanchored
-FROM anchored
+SELECT c.* EXCLUDE (workflow_id), r.wf, r.last_position, r.origin_position,
+       c.status = 'error' OR c.wrong AS failed,
+       coalesce(ri.conflicting, false) AS conflicting_intent,
+       c.intent_checksum IS NOT NULL
+           AND c.intent_checksum <> coalesce(ri.checksum, r.first_checksum) AS drifted,
+       c.intent_checksum IS NULL AND ri.checksum IS NOT NULL AS unanchored
+FROM counted c JOIN per_run r USING (run_id) LEFT JOIN run_intent ri USING (run_id)
+WHERE true {workflow_filter}
 """
 
 _M_RUNS = """

@@ -78,6 +78,37 @@ FIELDS: tuple[Field, ...] = (
 )
 
 FIELD_NAMES = frozenset(f.name for f in FIELDS)
+
+# What metrics.py reads: `argus report`, `check` and `diff` load only these, which makes the
+# scan narrower and the tables smaller. (`trace`, `query` and `convert` load every field.)
+METRIC_FIELDS: tuple[Field, ...] = tuple(
+    f
+    for f in FIELDS
+    if f.name
+    in {
+        "kind",
+        "run_id",
+        "hop_id",
+        "workflow_id",
+        "seq",
+        "status",
+        "validated",
+        "violations",
+        "high_stakes",
+        "confidence",
+        "correct",
+        "scores",
+        "cost_usd",
+        "latency_ms",
+        "started_at",
+        "ended_at",
+        "input_hash",
+        "output_hash",
+        "intent_checksum",
+        "goal",
+        "constraints",
+    }
+)
 # Payloads are optional and may be large: kept out of the typed tables, reachable in `argus query`.
 PAYLOAD_FIELDS = frozenset({"input", "output"})
 

@@ -356,3 +356,35 @@ def test_parquet_rows_gain_no_bookkeeping_fields(tmp_path):
     columns = {c for (c,) in con.execute("SELECT column_name FROM (DESCRIBE hops)").fetchall()}
     assert "file_row_number" not in columns
     assert con.execute("SELECT list(_line ORDER BY _line) FROM hops").fetchone() == ([1, 2],)
+
+
+def test_metric_commands_load_only_the_fields_the_metrics_read(tmp_path, monkeypatch):
+    """A regression that loads every field for `argus report` fails here, without timing."""
+    from argus_cli import analysis
+    from argus_cli.cli import app
+    from argus_cli.schema import METRIC_FIELDS
+
+    path = write_jsonl(tmp_path / "t.jsonl", TRACE_A)
+    con = load([str(path)], columns="metrics").con
+    hop_columns = {c for (c,) in con.execute("SELECT column_name FROM (DESCRIBE hops)").fetchall()}
+    loaded = {f.name for f in METRIC_FIELDS}
+    assert hop_columns - {"position", "_file", "_line", "_order"} <= loaded
+    assert not hop_columns & {"span_id", "parent_id", "agent", "model", "metadata", "error"}
+
+    seen: list[str] = []
+    real_load = analysis.load
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("columns", "all"))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(analysis, "load", spy)
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    for command in (["report"], ["check"], ["runs"], ["diff", str(path)]):
+        assert runner.invoke(app, [*command, str(path), "-q"]).exit_code in (0, 1)
+    analysis.analyse([str(path)], quiet=True)
+    assert seen and set(seen) == {"metrics"}
+    runner.invoke(app, ["trace", str(path), "run1"])
+    assert seen[-1] == "all"  # the tree shows span ids, models and errors
