@@ -388,3 +388,29 @@ def test_metric_commands_load_only_the_fields_the_metrics_read(tmp_path, monkeyp
     assert seen and set(seen) == {"metrics"}
     runner.invoke(app, ["trace", str(path), "run1"])
     assert seen[-1] == "all"  # the tree shows span ids, models and errors
+
+
+def test_parquet_typed_path_agrees_with_the_json_path(tmp_path):
+    """Parquet is read by its column types; `keep_unknown` forces the row-as-JSON path."""
+    parquet = write_parquet(tmp_path / "t.parquet", [*TRACE_A, *TRACE_B])
+    typed = load([str(parquet)]).con
+    as_json = load([str(parquet)], keep_unknown=True).con
+    for table in ("hops", "intents", "outcomes"):
+        columns = ", ".join(d[0] for d in typed.execute(f"SELECT * FROM {table}").description)
+        query = f"SELECT {columns} FROM {table} ORDER BY _order"
+        assert typed.execute(query).fetchall() == as_json.execute(query).fetchall(), table
+
+
+def test_bad_parquet_rows_are_named_by_row(tmp_path):
+    records = [
+        {"run_id": "r", "hop_id": "a", "confidence": 0.5},
+        {"run_id": "r", "hop_id": "b", "confidence": 1.5},
+        {"run_id": None, "hop_id": "c"},
+    ]
+    parquet = write_parquet(tmp_path / "t.parquet", records)
+    trace = load([str(parquet)])
+    assert [(b.line, b.reason) for b in trace.bad] == [
+        (2, "field 'confidence' must be a number in 0..1"),
+        (3, "hop record lacks required field 'run_id'"),
+    ]
+    assert trace.con.execute("SELECT hop_id FROM hops").fetchall() == [("a",)]
