@@ -43,8 +43,8 @@ from argus_cli.report import Settings
 app = typer.Typer(
     name="argus",
     help="Why does a multi-agent workflow fail in production? Reads hop traces (JSON Lines or "
-    "Parquet) and reports end-to-end reliability, root-cause hops, context drift, G-ARVIS and "
-    "the cascade risk score.",
+    "Parquet, or OpenTelemetry and Langfuse exports) and reports end-to-end reliability, "
+    "root-cause hops, context drift, G-ARVIS and the cascade risk score.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -53,7 +53,8 @@ app = typer.Typer(
 Inputs = Annotated[
     list[str],
     typer.Argument(
-        help="Trace files (.jsonl, .jsonl.gz, .ndjson, .parquet), folders, globs, or - for stdin.",
+        help="Trace files (.jsonl, .jsonl.gz, .ndjson, .parquet; OTLP and Langfuse JSON too), "
+        "folders, globs, or - for stdin.",
         show_default=False,
     ),
 ]

@@ -1,16 +1,22 @@
 """Loading trace files into DuckDB: the `hops`, `intents` and `outcomes` relations.
 
-Every input (JSON Lines, gzip, Parquet, folders, globs, stdin) goes through one path: DuckDB
-reads each file as numbered lines of text (Parquet rows are turned into JSON text by DuckDB),
-parses each line once with `json_transform` into a struct of JSON fragments, and checks and casts
-every SPEC field in SQL. That single pass gives three things DuckDB's `read_json` cannot give
-together: the file and line of every malformed record, explicit types instead of types guessed
-from the first 20,480 records, and files with different columns loading side by side. No Python
-touches a record on the way in.
+Every input (JSON Lines, gzip, Parquet, folders, globs, stdin, and OTLP or Langfuse exports
+through `importers/`) becomes rows of one staging table, checked and typed field by field in
+SQL; no Python touches a record. Three ways in, one set of checks (`_error_sql`):
+
+- Clean JSON Lines: one parallel `read_json` scan with explicit column types, chosen so that
+  every SPEC check still works on the typed values (DuckDB's own casts are lenient).
+- Parquet whose column types fit the SPEC fields: read column by column, cast by its types.
+- Everything else, and any file where a fast path finds a single bad record: read as numbered
+  lines of text (Parquet rows as JSON), each parsed once with `json_transform`. This is the way
+  that names every malformed record by file and line, so a clean file is parsed once and a
+  dirty one at most twice.
+Explicit types also mean no guessing from the first 20,480 records, and files with different
+columns load side by side. `columns="metrics"` reads only the fields metrics.py uses.
 
 The loaded relations:
 
-- `hops`: one row per valid hop record, every SPEC 1.1 field typed and defaulted, plus
+- `hops`: one row per valid hop record, every loaded SPEC 1.1 field typed and defaulted, plus
   `position` (SPEC 2: rank in its run by seq, started_at, input order; NULL for skipped hops),
   `_file` and `_line` (where it came from) and `_order` (input order across all files).
 - `intents`, `outcomes`: the SPEC 1.2 and 1.3 records, with `intent_checksum` computed where
@@ -34,7 +40,7 @@ from typing import BinaryIO, Literal
 
 import duckdb
 
-from argus_cli.diagnostics import BadRecord, InputError
+from argus_cli.diagnostics import BadRecord, InputError, UsageError
 from argus_cli.importers import HopSpans, SourceFormat, detect_format, import_sql, no_hops_message
 from argus_cli.schema import FIELDS, KINDS, METRIC_FIELDS, STATUSES, Field
 
@@ -179,6 +185,11 @@ _VIOLATION_ITEM = (
 _VIOLATION_SHAPE_OK = "lambda v: json_type(v) NOT IN ('VARCHAR', 'OBJECT')"
 
 
+def _digest(value: str) -> str:
+    """A 64-bit hash of a string that is only ever compared (NULL stays NULL)."""
+    return f"CASE WHEN ({value}) IS NOT NULL THEN hash({value}) END"
+
+
 def _timestamp_sql(text: str) -> str:
     """Epoch milliseconds (as a number or its digits) or RFC 3339 text (no offset means UTC)."""
     return (
@@ -195,6 +206,8 @@ def _value_sql(f: Field) -> str:
     match f.shape:
         case "string":
             return f"CASE WHEN {t} IN ('VARCHAR', 'BIGINT', 'UBIGINT') THEN {x}->>'$' END"
+        case "digest":
+            return _digest(_value_sql(replace(f, shape="string")))
         case "int":
             return (
                 f"CASE WHEN {t} IN ('BIGINT', 'UBIGINT') THEN TRY_CAST({x} AS BIGINT) "
@@ -243,6 +256,7 @@ def _value_sql(f: Field) -> str:
 # check possible on the typed value: booleans as text, whole numbers as doubles.
 _FAST_TYPES = {
     "string": "VARCHAR",
+    "digest": "VARCHAR",
     "int": "DOUBLE",
     "float": "DOUBLE",
     "unit": "DOUBLE",
@@ -259,6 +273,8 @@ def _fast_value_sql(f: Field) -> str:
     """The fast path's twin of _value_sql: NULL wherever the slow path would report an error."""
     x = f"j.{_q(f.name)}"
     match f.shape:
+        case "digest":
+            return _digest(_fast_value_sql(replace(f, shape="string")))
         case "string":  # read_json turns an object into its JSON text: refuse that
             return (
                 f"CASE WHEN left({x}, 1) IN ('{{', '[') AND json_valid({x}) THEN NULL ELSE {x} END"
@@ -292,6 +308,7 @@ def _fast_value_sql(f: Field) -> str:
 
 _EXPECTED = {
     "string": "a string",
+    "digest": "a string",
     "int": "a whole number",
     "float": "a number",
     "unit": "a number in 0..1",
@@ -416,7 +433,7 @@ def _fast_stage_sql(source: Source, file_index: int, fields: Sequence[Field]) ->
         "{"
         + ", ".join(
             f"{_lit(f.name)}: coalesce({_q(f.name)}, {_lit(hive[f.name])})"
-            if f.name in hive and _FAST_TYPES[f.shape] == "VARCHAR"
+            if f.name in hive and f.shape == "string"
             else f"{_lit(f.name)}: {_q(f.name)}"
             for f in fields
         )
@@ -464,6 +481,9 @@ def _parquet_value_sql(f: Field, x: str, type_: str) -> str | None:
     """
     number = _is_number(type_)
     match f.shape:
+        case "digest":
+            value = _parquet_value_sql(replace(f, shape="string"), x, type_)
+            return None if value is None else _digest(value)
         case "string" if type_ == "VARCHAR" or type_ in _INTEGERS:
             return f"CAST({x} AS VARCHAR)"
         case "int" if type_ in _INTEGERS:
@@ -571,16 +591,48 @@ def load(
     try:
         sources = resolve_inputs(inputs, stdin)
         sources = [_with_format(s, source_format, hop_spans) for s in sources]
-        con = duckdb.connect(":memory:")
-        con.execute("SET TimeZone = 'UTC'")
+        con = connect()
         _stage(con, sources, keep_unknown, fields)
     finally:
         _remove_temp_files()
     records, bad = _check_staged(con, sources, strict)
     _check_imported(con, sources)
-    _build_relations(con, keep_unknown, {f.name for f in fields})
-    con.execute("DROP TABLE staged")
+    # Metrics read `hops` once (into m_hops): there it is a view over the staged rows, which
+    # saves a copy of every record. `trace`, `query` and `convert` get a table.
+    materialize = columns == "all" or keep_unknown
+    _build_relations(con, keep_unknown, fields, materialize)
+    if materialize:
+        con.execute("DROP TABLE staged")
     return Trace(con=con, files=[s.display for s in sources], records=records, bad=bad)
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB set up for argus: UTC, and the resource limits the user asked for.
+
+    ARGUS_THREADS and ARGUS_MEMORY_LIMIT (e.g. "2GB") cap DuckDB; past the memory limit it
+    spills to ARGUS_TEMP_DIRECTORY (default: a folder in the system temp dir, never the
+    current folder). Insertion order stays preserved: the loader's input order relies on it.
+    """
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = true")
+    spill = os.environ.get("ARGUS_TEMP_DIRECTORY") or os.path.join(
+        tempfile.gettempdir(), f"argus-spill-{os.getpid()}"
+    )
+    settings = {
+        "threads": os.environ.get("ARGUS_THREADS"),
+        "memory_limit": os.environ.get("ARGUS_MEMORY_LIMIT"),
+        "temp_directory": spill,
+    }
+    for name, value in settings.items():
+        if not value:
+            continue
+        try:
+            con.execute(f"SET {name} = ?", [int(value) if name == "threads" else value])
+        except (duckdb.Error, ValueError) as exc:
+            variable = "ARGUS_" + name.upper()
+            raise UsageError(f"{variable}={value!r} is not usable: {_first_line(exc)}") from None
+    return con
 
 
 def _with_format(source: Source, forced: SourceFormat | None, hop_spans: HopSpans) -> Source:
@@ -747,13 +799,22 @@ _FROM_STAGED = """
 _TRAILER = "_file, _line, _order"
 
 
-def _build_relations(con: duckdb.DuckDBPyConnection, keep_unknown: bool, loaded: set[str]) -> None:
+def _build_relations(
+    con: duckdb.DuckDBPyConnection,
+    keep_unknown: bool,
+    fields: Sequence[Field],
+    materialize: bool = True,
+) -> None:
     """Apply SPEC defaults and give each hop its position (SPEC 2) within its run."""
+    loaded = {f.name for f in fields}
+    checksum = _INTENT_CHECKSUM_SQL
+    if any(f.name == "intent_checksum" and f.shape == "digest" for f in fields):
+        checksum = _digest(checksum)
     unknown = {kind: _unknown_columns(con, kind) if keep_unknown else "" for kind in KINDS}
     record = ", record" if keep_unknown else ""
     hop_columns = ", ".join(sql for name, sql in _HOP_COLUMNS if name in loaded)
     con.execute(f"""
-        CREATE TABLE hops AS
+        CREATE {"TABLE" if materialize else "TEMP VIEW"} hops AS
         SELECT {hop_columns}, position, {_TRAILER}{unknown["hop"]}{record}
         FROM (
             SELECT *, CASE WHEN status <> 'skipped' THEN row_number() OVER (
@@ -765,7 +826,7 @@ def _build_relations(con: duckdb.DuckDBPyConnection, keep_unknown: bool, loaded:
     con.execute(f"""
         CREATE TABLE intents AS
         SELECT run_id, goal, coalesce(constraints, CAST([] AS VARCHAR[])) AS constraints,
-               coalesce(intent_checksum, {_INTENT_CHECKSUM_SQL}) AS intent_checksum
+               coalesce(intent_checksum, {checksum}) AS intent_checksum
                {created}, {_TRAILER}{unknown["intent"]}{record}
         FROM {_FROM_STAGED.format(kind="intent")}
     """)

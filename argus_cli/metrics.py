@@ -41,8 +41,12 @@ _M_HOPS = """
 CREATE OR REPLACE TEMP TABLE m_hops AS
 WITH counted AS (
     SELECT run_id, hop_id, workflow_id, position, status, validated, high_stakes,
-           confidence, correct, cost_usd, latency_ms, input_hash, output_hash,
-           intent_checksum, _order,
+           confidence, correct, cost_usd, latency_ms, _order,
+           -- hashes and checksums are only compared: 8-byte hashes of them keep m_hops small
+           CASE WHEN input_hash IS NOT NULL THEN hash(input_hash) END AS input_hash,
+           CASE WHEN output_hash IS NOT NULL THEN hash(output_hash) END AS output_hash,
+           CASE WHEN intent_checksum IS NOT NULL THEN hash(intent_checksum) END
+               AS intent_checksum,
            scores['groundedness'] AS score_groundedness,
            scores['accuracy'] AS score_accuracy,
            scores['safety'] AS score_safety,
@@ -63,7 +67,8 @@ per_run AS (
     FROM counted GROUP BY run_id
 ),
 run_intent AS (
-    SELECT run_id, min_by(intent_checksum, _order) AS checksum,
+    SELECT run_id, CASE WHEN min_by(intent_checksum, _order) IS NOT NULL
+                        THEN hash(min_by(intent_checksum, _order)) END AS checksum,
            count(DISTINCT intent_checksum) > 1 AS conflicting
     FROM intents GROUP BY run_id
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 Kind = Literal["hop", "intent", "outcome"]
@@ -29,6 +29,7 @@ Shape = Literal[
     "scores",
     "strings",
     "object",
+    "digest",  # a string only ever compared, loaded as its 64-bit hash
 ]
 
 
@@ -81,11 +82,10 @@ FIELD_NAMES = frozenset(f.name for f in FIELDS)
 
 # What metrics.py reads: `argus report`, `check` and `diff` load only these, which makes the
 # scan narrower and the tables smaller. (`trace`, `query` and `convert` load every field.)
-METRIC_FIELDS: tuple[Field, ...] = tuple(
-    f
-    for f in FIELDS
-    if f.name
-    in {
+# Payload hashes and intent checksums are only ever compared, so there they are loaded as
+# "digest": a 64-bit hash of the string instead of 64 hex characters.
+_METRIC_NAMES = frozenset(
+    {
         "kind",
         "run_id",
         "hop_id",
@@ -108,6 +108,12 @@ METRIC_FIELDS: tuple[Field, ...] = tuple(
         "goal",
         "constraints",
     }
+)
+_COMPARED_ONLY = frozenset({"input_hash", "output_hash", "intent_checksum"})
+METRIC_FIELDS: tuple[Field, ...] = tuple(
+    replace(f, shape="digest") if f.name in _COMPARED_ONLY else f
+    for f in FIELDS
+    if f.name in _METRIC_NAMES
 )
 # Payloads are optional and may be large: kept out of the typed tables, reachable in `argus query`.
 PAYLOAD_FIELDS = frozenset({"input", "output"})

@@ -414,3 +414,20 @@ def test_bad_parquet_rows_are_named_by_row(tmp_path):
         (3, "hop record lacks required field 'run_id'"),
     ]
     assert trace.con.execute("SELECT hop_id FROM hops").fetchall() == [("a",)]
+
+
+def test_resource_limits_come_from_the_environment(tmp_path, monkeypatch):
+    from argus_cli.diagnostics import UsageError
+
+    path = write_jsonl(tmp_path / "t.jsonl", TRACE_B)
+    monkeypatch.setenv("ARGUS_THREADS", "1")
+    monkeypatch.setenv("ARGUS_MEMORY_LIMIT", "300MB")
+    monkeypatch.setenv("ARGUS_TEMP_DIRECTORY", str(tmp_path / "spill"))
+    con = load([str(path)]).con
+    assert con.execute("SELECT current_setting('threads')").fetchone() == (1,)
+    assert con.execute("SELECT current_setting('temp_directory')").fetchone() == (
+        str(tmp_path / "spill"),
+    )
+    monkeypatch.setenv("ARGUS_MEMORY_LIMIT", "lots")
+    with pytest.raises(UsageError, match="ARGUS_MEMORY_LIMIT='lots' is not usable"):
+        load([str(path)])
