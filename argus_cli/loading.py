@@ -813,14 +813,18 @@ def _build_relations(
     unknown = {kind: _unknown_columns(con, kind) if keep_unknown else "" for kind in KINDS}
     record = ", record" if keep_unknown else ""
     hop_columns = ", ".join(sql for name, sql in _HOP_COLUMNS if name in loaded)
+    # Positions are ranked over the four columns the order needs, not over whole records: a
+    # window sorts and holds every column it is given.
+    con.execute("""
+        CREATE TEMP TABLE hop_positions AS
+        SELECT rowid AS _order, row_number() OVER (
+            PARTITION BY run_id ORDER BY seq NULLS LAST, started_at NULLS LAST, rowid) AS position
+        FROM staged WHERE _error IS NULL AND kind = 'hop' AND status <> 'skipped'
+    """)
     con.execute(f"""
         CREATE {"TABLE" if materialize else "TEMP VIEW"} hops AS
         SELECT {hop_columns}, position, {_TRAILER}{unknown["hop"]}{record}
-        FROM (
-            SELECT *, CASE WHEN status <> 'skipped' THEN row_number() OVER (
-                PARTITION BY run_id, status = 'skipped'
-                ORDER BY seq NULLS LAST, started_at NULLS LAST, _order) END AS position
-            FROM {_FROM_STAGED.format(kind="hop")})
+        FROM {_FROM_STAGED.format(kind="hop")} LEFT JOIN hop_positions USING (_order)
     """)
     created = ", created_at" if "created_at" in loaded else ""
     con.execute(f"""
