@@ -217,7 +217,8 @@ def runs(
         Format, typer.Option("--format", "-f", help="table, json, csv or markdown.")
     ] = Format.table,
     workflow: Workflows = None,
-    confident_threshold: Annotated[float, typer.Option(help="As in argus report.")] = 0.8,
+    confident_threshold: ConfidentThreshold = None,
+    config: ConfigPath = None,
     source_format: From = None,
     hop_spans: HopSpansOption = HopSpansChoice.agents,
     strict: Strict = False,
@@ -225,9 +226,8 @@ def runs(
 ) -> None:
     """One line per run: origin hop first, then blast radius and the final confidence."""
     with _cli_errors():
-        _check_unit("--confident-threshold", confident_threshold)
-        settings = Settings(
-            confident_threshold=confident_threshold, workflows=tuple(workflow or ())
+        settings = settings_from(
+            _config(config, quiet), confident_threshold=confident_threshold, workflows=workflow
         )
         loaded = _open(
             inputs, source_format, hop_spans, strict=strict, quiet=quiet, columns="metrics"

@@ -338,8 +338,8 @@ def _hop_value(hop: HopStats | None, metric: str) -> float | None:
     if hop is None:
         return None
     if metric == "cost_per_execution_usd":
-        # Cost of a hop's executions per execution, so that traces of different sizes compare.
-        return None if hop.total_cost_usd is None else hop.total_cost_usd / hop.executions
+        # Mean cost of the executions that recorded one, so traces of different sizes compare.
+        return hop.mean_cost_usd
     value = getattr(hop, metric)
     return None if value is None else float(value)
 

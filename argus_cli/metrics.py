@@ -129,7 +129,8 @@ WITH agg AS (
            count(intent_checksum) AS with_checksum,
            median(position) AS median_position,
            avg(latency_ms) AS mean_latency_ms,
-           sum(cost_usd) AS total_cost_usd
+           sum(cost_usd) AS total_cost_usd,
+           avg(cost_usd) AS mean_cost_usd
     FROM m_hops GROUP BY wf, hop_id
 ),
 rates AS (
@@ -153,6 +154,7 @@ wilson AS (
 )
 SELECT wf, hop_id, executions, errors, checked, wrong, validated, high_stakes,
        high_stakes_unvalidated, drifted, median_position, mean_latency_ms, total_cost_usd,
+       mean_cost_usd,
        error_rate, silent_error_rate, validation_coverage, drift_rate,
        (1 - error_rate) * (1 - coalesce(silent_error_rate, 0)) AS pass_rate,
        CASE WHEN checked > 0 THEN (1 - error_rate) * (1 - least(1.0, w_mid + w_half))
@@ -458,6 +460,7 @@ def _workflow_report(
                 drifted_hops=s["drifted"],
                 mean_latency_ms=s["mean_latency_ms"],
                 total_cost_usd=s["total_cost_usd"],
+                mean_cost_usd=s["mean_cost_usd"],
                 g_arvis_scores=_g_arvis(s),
             )
             for s in stats

@@ -79,6 +79,7 @@ class HopStats:
     drifted_hops: int
     mean_latency_ms: float | None
     total_cost_usd: float | None
+    mean_cost_usd: float | None  # over the executions that recorded a cost
     g_arvis_scores: GArvis = field(default_factory=GArvis)
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,6 +103,7 @@ class HopStats:
             "drifted_hops": self.drifted_hops,
             "mean_latency_ms": self.mean_latency_ms,
             "total_cost_usd": self.total_cost_usd,
+            "mean_cost_usd": self.mean_cost_usd,
             "g_arvis_scores": self.g_arvis_scores.to_dict(),
         }
 

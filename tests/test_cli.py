@@ -191,3 +191,15 @@ def test_usage_errors_exit_2(runner):
 def test_version(runner):
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.startswith("argus ")
+
+
+def test_runs_reads_the_confident_threshold_from_config(runner, tmp_path, monkeypatch):
+    # run3's final confidence is 0.5: below the default 0.8, at the configured 0.5 it counts
+    (tmp_path / "argus.toml").write_text("confident_threshold = 0.5\n", encoding="utf-8")
+    trace = str(HERE / "data" / "awkward.jsonl")
+    monkeypatch.chdir(tmp_path)
+    rows = json.loads(runner.invoke(app, ["runs", trace, "-f", "json", "-q"]).stdout)
+    assert next(r for r in rows if r["run_id"] == "run3")["observed_cascade"] is True
+    flag = ["runs", trace, "-f", "json", "-q", "--confident-threshold", "0.8"]
+    rows = json.loads(runner.invoke(app, flag).stdout)
+    assert next(r for r in rows if r["run_id"] == "run3")["observed_cascade"] is False
