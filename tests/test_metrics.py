@@ -240,11 +240,13 @@ def test_workflow_filter(report_of):
 
 
 def test_hop_cost_and_latency_over_the_executions_that_recorded_them(report_of):
-    report = report_of([
-        hop("r1", "x", 1, cost_usd=0.1, latency_ms=100),
-        hop("r2", "x", 1),  # no cost, no latency: left out of the means, not counted as 0
-        hop("r3", "x", 1, cost_usd=0.3, started_at=1775037600000, ended_at=1775037600400),
-    ])
+    report = report_of(
+        [
+            hop("r1", "x", 1, cost_usd=0.1, latency_ms=100),
+            hop("r2", "x", 1),  # no cost, no latency: left out of the means, not counted as 0
+            hop("r3", "x", 1, cost_usd=0.3, started_at=1775037600000, ended_at=1775037600400),
+        ]
+    )
     (x,) = report.workflows[0].hops
     assert x.total_cost_usd == pytest.approx(0.4)
     assert x.mean_cost_usd == pytest.approx(0.2)
