@@ -6,7 +6,9 @@ ways.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from datetime import datetime
 from typing import BinaryIO
 
 from argus_cli.diagnostics import report_bad_records
@@ -27,11 +29,19 @@ def open_trace(
     source_format: SourceFormat | None = None,
     hop_spans: HopSpans = "agents",
     columns: Columns = "all",
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Trace:
     """Load inputs and tell stderr about every skipped record.
 
     `columns="metrics"` is for commands that only compute metrics: a narrower, faster load.
+    `since`/`until` skip `date=` partitions out of range (runs are filtered in prepare).
     """
+    progress = None
+    if not quiet and sys.stderr.isatty():
+        from argus_cli.render import load_progress  # Rich only when someone watches stderr
+
+        progress = load_progress(quiet)
     trace = load(
         inputs,
         strict=strict,
@@ -40,6 +50,9 @@ def open_trace(
         source_format=source_format,
         hop_spans=hop_spans,
         columns=columns,
+        progress=progress,
+        since=since,
+        until=until,
     )
     if not quiet:
         report_bad_records(trace.bad, trace.records)

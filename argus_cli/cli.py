@@ -66,6 +66,24 @@ Workflows = Annotated[
     typer.Option("--workflow", "-w", help="Only runs of this workflow (repeatable)."),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No diagnostics on stderr.")]
+Since = Annotated[
+    str | None,
+    typer.Option(
+        metavar="DATE",
+        help="Only runs whose first hop started on or after DATE (YYYY-MM-DD or RFC 3339; UTC "
+        "when no offset). Runs without started_at are left out when --since or --until is given.",
+        show_default=False,
+    ),
+]
+Until = Annotated[
+    str | None,
+    typer.Option(
+        metavar="DATE",
+        help="Only runs whose first hop started on or before DATE (a bare date includes the "
+        "whole day). Partitions of an argus convert dataset outside the range are not read.",
+        show_default=False,
+    ),
+]
 ConfigPath = Annotated[
     Path | None,
     typer.Option(
@@ -132,6 +150,7 @@ def _open(
     quiet: bool,
     keep_unknown: bool = False,
     columns: Columns = "all",
+    settings: Settings | None = None,
 ) -> Trace:
     """Load inputs the way every trace-reading command does: format detected or forced."""
     fmt_from, spans = chosen(source_format, hop_spans)
@@ -143,6 +162,8 @@ def _open(
         source_format=fmt_from,
         hop_spans=spans,
         columns=columns,
+        since=settings.since if settings else None,
+        until=settings.until if settings else None,
     )
 
 
@@ -183,6 +204,8 @@ def report(
     ] = Format.table,
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     workflow: Workflows = None,
+    since: Since = None,
+    until: Until = None,
     confident_threshold: ConfidentThreshold = None,
     cost_budget: CostBudget = None,
     config: ConfigPath = None,
@@ -202,9 +225,17 @@ def report(
             confident_threshold=confident_threshold,
             cost_budget=cost_budget,
             workflows=workflow,
+            since=since,
+            until=until,
         )
         trace = _open(
-            inputs, source_format, hop_spans, strict=strict, quiet=quiet, columns="metrics"
+            inputs,
+            source_format,
+            hop_spans,
+            strict=strict,
+            quiet=quiet,
+            columns="metrics",
+            settings=settings,
         )
         render_report(report_for(trace, settings), fmt, make_console())
 
@@ -217,6 +248,8 @@ def runs(
         Format, typer.Option("--format", "-f", help="table, json, csv or markdown.")
     ] = Format.table,
     workflow: Workflows = None,
+    since: Since = None,
+    until: Until = None,
     confident_threshold: ConfidentThreshold = None,
     config: ConfigPath = None,
     source_format: From = None,
@@ -227,10 +260,20 @@ def runs(
     """One line per run: origin hop first, then blast radius and the final confidence."""
     with _cli_errors():
         settings = settings_from(
-            _config(config, quiet), confident_threshold=confident_threshold, workflows=workflow
+            _config(config, quiet),
+            confident_threshold=confident_threshold,
+            workflows=workflow,
+            since=since,
+            until=until,
         )
         loaded = _open(
-            inputs, source_format, hop_spans, strict=strict, quiet=quiet, columns="metrics"
+            inputs,
+            source_format,
+            hop_spans,
+            strict=strict,
+            quiet=quiet,
+            columns="metrics",
+            settings=settings,
         )
         trace = prepared(loaded, settings)
         render_runs(run_rows(trace.con, failed), fmt, make_console())
@@ -366,6 +409,8 @@ def check(
         ),
     ] = False,
     workflow: Workflows = None,
+    since: Since = None,
+    until: Until = None,
     confident_threshold: ConfidentThreshold = None,
     cost_budget: CostBudget = None,
     config: ConfigPath = None,
@@ -393,6 +438,8 @@ def check(
             confident_threshold=confident_threshold,
             cost_budget=cost_budget,
             workflows=workflow,
+            since=since,
+            until=until,
         )
         spec = gate_spec(
             settings_file,
@@ -405,7 +452,14 @@ def check(
             require_high_stakes_validation=require_high_stakes_validation,
             min_runs=min_runs,
         )
-        trace = open_trace(inputs, strict=strict, quiet=quiet, columns="metrics")
+        trace = open_trace(
+            inputs,
+            strict=strict,
+            quiet=quiet,
+            columns="metrics",
+            since=settings.since,
+            until=settings.until,
+        )
         result = evaluate(report_for(trace, settings), spec)
         for note in () if quiet else result.notes:
             warn(note)
@@ -592,10 +646,23 @@ def convert(
         typer.Option(
             "--output",
             "-o",
-            help="File to write: .jsonl, .jsonl.gz or .parquet.",
+            help="File to write: .jsonl, .jsonl.gz or .parquet; or a folder (a name without a "
+            "suffix, or --partition) for a Parquet dataset partitioned by date and workflow.",
             show_default=False,
         ),
     ],
+    partition: Annotated[
+        bool,
+        typer.Option(
+            "--partition",
+            help="Write a Parquet dataset folder: date=YYYY-MM-DD/workflow_id=NAME/part-N.parquet "
+            "(each run under its first hop's UTC start date, or date=unknown).",
+        ),
+    ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace a dataset folder that is not empty."),
+    ] = False,
     source_format: From = None,
     hop_spans: HopSpansOption = HopSpansChoice.agents,
     strict: Strict = False,
@@ -605,12 +672,20 @@ def convert(
     with _cli_errors():
         fmt_from, spans = chosen(source_format, hop_spans)
         done = convert_trace(
-            inputs, output, source_format=fmt_from, hop_spans=spans, strict=strict, quiet=quiet
+            inputs,
+            output,
+            source_format=fmt_from,
+            hop_spans=spans,
+            strict=strict,
+            quiet=quiet,
+            partition=partition,
+            overwrite=overwrite,
         )
         if not quiet:
+            folders = f" ({done.partitions} partitions)" if done.partitions else ""
             warn(
                 f"wrote {done.hops} hop, {done.intents} intent and {done.outcomes} outcome "
-                f"records to {done.path}"
+                f"records to {done.path}{folders}"
             )
 
 

@@ -37,6 +37,7 @@ import math
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any
 
@@ -319,9 +320,15 @@ def settings_from(
     confident_threshold: float | None = None,
     cost_budget: float | None = None,
     workflows: list[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
 ) -> Settings:
     """The metric settings: each flag given wins over the file, the file over the default."""
     _flag_unit("--confident-threshold", confident_threshold)
+    first = None if since is None else parse_moment("--since", since, end_of_day=False)
+    last = None if until is None else parse_moment("--until", until, end_of_day=True)
+    if first is not None and last is not None and first > last:
+        raise UsageError(f"--since {since} is after --until {until}")
     if cost_budget is not None and not (math.isfinite(cost_budget) and cost_budget > 0):
         raise UsageError(f"--cost-budget must be above 0, got {cost_budget}")
     default = Settings()
@@ -334,7 +341,32 @@ def settings_from(
         if config.g_arvis_weights
         else default.g_arvis_weights,
         workflows=tuple(workflows) if workflows else (config.workflows or default.workflows),
+        since=first,
+        until=last,
     )
+
+
+def parse_moment(flag: str, text: str, *, end_of_day: bool) -> datetime:
+    """A `--since`/`--until` value as a naive UTC instant, the way hop timestamps are held.
+
+    A bare date YYYY-MM-DD means the whole day, so as an upper bound it is the day's last
+    microsecond (DuckDB's timestamp resolution); RFC 3339 without an offset is UTC (SPEC 1.1).
+    """
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime.combine(day, time.max if end_of_day else time.min)
+        if value[-1:] in ("Z", "z"):
+            value = value[:-1] + "+00:00"
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"{flag} {text!r}: expected a date YYYY-MM-DD or an RFC 3339 time"
+        ) from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
 
 
 def parse_floors(

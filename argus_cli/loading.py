@@ -29,14 +29,17 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, Protocol
+from urllib.parse import unquote
 
 import duckdb
 
@@ -69,6 +72,18 @@ class Source:
     hop_spans: HopSpans = "agents"  # which spans an importer makes hops
 
 
+class LoadProgress(Protocol):
+    """Something that shows how far a load has got (render.LoadProgressBar, on a terminal)."""
+
+    def begin(self, total_bytes: int) -> None: ...
+
+    def reading(
+        self, con: duckdb.DuckDBPyConnection, size: int
+    ) -> contextlib.AbstractContextManager[None]: ...
+
+    def end(self) -> None: ...
+
+
 @dataclass
 class Trace:
     """The loaded trace: a DuckDB connection holding `hops`, `intents` and `outcomes`."""
@@ -83,8 +98,16 @@ class Trace:
 # Resolving inputs to files
 
 
-def resolve_inputs(inputs: Sequence[str], stdin: BinaryIO | None = None) -> list[Source]:
-    """Expand files, folders, globs and `-` into the ordered list of files to read."""
+def resolve_inputs(
+    inputs: Sequence[str],
+    stdin: BinaryIO | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[Source]:
+    """Expand files, folders, globs and `-` into the ordered list of files to read.
+
+    With `since`/`until`, `date=` partition folders outside the range are skipped unopened.
+    """
     if not inputs:
         raise InputError("no input given: name trace files, folders, globs or - for stdin")
     sources: list[Source] = []
@@ -92,7 +115,9 @@ def resolve_inputs(inputs: Sequence[str], stdin: BinaryIO | None = None) -> list
         if item == STDIN:
             sources.append(_stdin_source(stdin if stdin is not None else sys.stdin.buffer))
         elif os.path.isdir(item):
-            found = list(_folder_sources(Path(item)))
+            found = list(_folder_sources(Path(item), since, until))
+            if not found and any(True for _ in _folder_files(Path(item))):
+                raise InputError(f"{item}: no date= partition in the --since/--until range")
             if not found:
                 raise InputError(f"{item}: folder has no trace files ({', '.join(TRACE_SUFFIXES)})")
             sources.extend(found)
@@ -109,8 +134,25 @@ def resolve_inputs(inputs: Sequence[str], stdin: BinaryIO | None = None) -> list
     return sources
 
 
-def _folder_sources(root: Path) -> Iterator[Source]:
-    """Trace files below `root`, in path order; `key=value` folders become fields (hive)."""
+def _folder_sources(
+    root: Path, since: datetime | None = None, until: datetime | None = None
+) -> Iterator[Source]:
+    """Trace files below `root`, in path order; `key=value` folders become fields (hive).
+
+    A file in a `date=` folder outside [since, until] is pruned before it is opened.
+    """
+    for path, hive in _folder_files(root):
+        if _pruned(dict(hive).get("date"), since, until):
+            continue
+        source = _file_source(path, str(path))
+        yield Source(source.path, source.display, source.format, source.gzip, hive)
+
+
+def _folder_files(root: Path) -> Iterator[tuple[Path, tuple[tuple[str, str], ...]]]:
+    """Trace file paths below `root` and their `key=value` folders, without opening a file.
+
+    Values are percent-decoded: DuckDB and Spark encode `/`, `=`, spaces and the like.
+    """
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root)
         if any(part.startswith((".", "_")) for part in rel.parts):
@@ -118,12 +160,28 @@ def _folder_sources(root: Path) -> Iterator[Source]:
         if not path.name.endswith(TRACE_SUFFIXES):
             continue
         hive = tuple(
-            (key, value)
+            (unquote(key), unquote(value))
             for key, _, value in (part.partition("=") for part in rel.parts[:-1])
             if value and key
         )
-        source = _file_source(path, str(path))
-        yield Source(source.path, source.display, source.format, source.gzip, hive)
+        yield path, hive
+
+
+def _pruned(folder_date: str | None, since: datetime | None, until: datetime | None) -> bool:
+    """Whether a `date=` folder can hold no run in range, so its files need not be read.
+
+    `argus convert --partition` files a whole run under its first hop's UTC date, `unknown`
+    without one (such runs are out of any range); a value that is neither is not pruned.
+    """
+    if folder_date is None or (since is None and until is None):
+        return False
+    if folder_date == "unknown":
+        return True
+    try:
+        day = date.fromisoformat(folder_date)
+    except ValueError:
+        return False
+    return (since is not None and day < since.date()) or (until is not None and day > until.date())
 
 
 def _file_source(path: Path, display: str) -> Source:
@@ -402,7 +460,7 @@ def _stage_sql(source: Source, file_index: int, keep_raw: bool, fields: Sequence
     """One pass over one file: every line parsed once, typed, and given its error or NULL."""
     raw = "_raw"
     if source.hive:
-        hive_json = "{" + ", ".join(f'"{k}": "{v}"' for k, v in source.hive) + "}"
+        hive_json = json.dumps(dict(source.hive), ensure_ascii=False)
         # Fields in the record win over the folder names (json_merge_patch: right side wins).
         raw = f"CASE WHEN is_object THEN json_merge_patch({_lit(hive_json)}, _raw) ELSE _raw END"
     record = f", CAST(try(CAST({raw} AS JSON)) AS JSON) AS record" if keep_raw else ""
@@ -581,18 +639,31 @@ def load(
     source_format: SourceFormat | None = None,
     hop_spans: HopSpans = "agents",
     columns: Columns = "all",
+    progress: LoadProgress | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Trace:
     """Read every input into a fresh in-memory DuckDB database; raise InputError if unusable.
 
     `source_format` forces every file's format (`--from`); by default each file's is detected.
     `columns="metrics"` loads only the fields the metrics read (and checks only those).
+    `since`/`until` only prune `date=` partitions; the run filter itself is metrics.prepare's.
     """
     fields = METRIC_FIELDS if columns == "metrics" and not keep_unknown else FIELDS
     try:
-        sources = resolve_inputs(inputs, stdin)
+        sources = resolve_inputs(inputs, stdin, since, until)
         sources = [_with_format(s, source_format, hop_spans) for s in sources]
         con = connect()
-        _stage(con, sources, keep_unknown, fields)
+        if progress is not None:
+            # DuckDB tracks a query's progress only with its bar on; it must never print it.
+            con.execute("SET enable_progress_bar = true")
+            con.execute("SET enable_progress_bar_print = false")
+            progress.begin(sum(_size(s) for s in sources))
+        try:
+            _stage(con, sources, keep_unknown, fields, progress)
+        finally:
+            if progress is not None:
+                progress.end()
     finally:
         _remove_temp_files()
     records, bad = _check_staged(con, sources, strict)
@@ -650,21 +721,34 @@ def _check_imported(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> No
             raise InputError(f"{source.display}: {message}")
 
 
+def _size(source: Source) -> int:
+    with contextlib.suppress(OSError):
+        return os.path.getsize(source.path)
+    return 0
+
+
 def _stage(
-    con: duckdb.DuckDBPyConnection, sources: list[Source], keep_raw: bool, fields: Sequence[Field]
+    con: duckdb.DuckDBPyConnection,
+    sources: list[Source],
+    keep_raw: bool,
+    fields: Sequence[Field],
+    progress: LoadProgress | None = None,
 ) -> None:
     """Every file into `staged`, in input order: clean JSON Lines by the fast path, the rest
     line by line. Rows keep the order they are inserted in, so `rowid` is the input order."""
     con.execute("CREATE TEMP TABLE files (_file_index INTEGER, _file VARCHAR)")
     con.executemany("INSERT INTO files VALUES (?, ?)", list(enumerate(s.display for s in sources)))
     for index, source in enumerate(sources):
+        watch = progress.reading(con, _size(source)) if progress else contextlib.nullcontext()
         try:
-            if index == 0:
-                empty = f"{_stage_sql(source, 0, keep_raw, fields)} LIMIT 0"
-                con.execute(f"CREATE TEMP TABLE staged AS {empty}")
-            if not keep_raw and _try_fast(con, source, index, fields):
-                continue
-            con.execute(f"INSERT INTO staged BY NAME {_stage_sql(source, index, keep_raw, fields)}")
+            with watch:
+                if index == 0:
+                    empty = f"{_stage_sql(source, 0, keep_raw, fields)} LIMIT 0"
+                    con.execute(f"CREATE TEMP TABLE staged AS {empty}")
+                if not keep_raw and _try_fast(con, source, index, fields):
+                    continue
+                sql = _stage_sql(source, index, keep_raw, fields)
+                con.execute(f"INSERT INTO staged BY NAME {sql}")
         except duckdb.Error as exc:
             raise InputError(
                 f"{source.display}: not a readable trace ({_first_line(exc)})"

@@ -41,7 +41,7 @@ _M_HOPS = """
 CREATE OR REPLACE TEMP TABLE m_hops AS
 WITH counted AS (
     SELECT run_id, hop_id, workflow_id, position, status, validated, high_stakes,
-           confidence, correct, cost_usd, latency_ms, _order,
+           confidence, correct, cost_usd, latency_ms, _order, started_at,
            -- hashes and checksums are only compared: 8-byte hashes of them keep m_hops small
            CASE WHEN input_hash IS NOT NULL THEN hash(input_hash) END AS input_hash,
            CASE WHEN output_hash IS NOT NULL THEN hash(output_hash) END AS output_hash,
@@ -60,6 +60,7 @@ WITH counted AS (
 per_run AS (
     SELECT run_id,
            max(CASE WHEN position = 1 THEN workflow_id END) AS wf,
+           max(CASE WHEN position = 1 THEN started_at END) AS run_start,
            max(position) AS last_position,
            min(CASE WHEN status = 'error' OR wrong THEN position END) AS origin_position,
            min_by(intent_checksum, position) FILTER (WHERE intent_checksum IS NOT NULL)
@@ -72,14 +73,14 @@ run_intent AS (
            count(DISTINCT intent_checksum) > 1 AS conflicting
     FROM intents GROUP BY run_id
 )
-SELECT c.* EXCLUDE (workflow_id), r.wf, r.last_position, r.origin_position,
+SELECT c.* EXCLUDE (workflow_id, started_at), r.wf, r.last_position, r.origin_position,
        c.status = 'error' OR c.wrong AS failed,
        coalesce(ri.conflicting, false) AS conflicting_intent,
        c.intent_checksum IS NOT NULL
            AND c.intent_checksum <> coalesce(ri.checksum, r.first_checksum) AS drifted,
        c.intent_checksum IS NULL AND ri.checksum IS NOT NULL AS unanchored
 FROM counted c JOIN per_run r USING (run_id) LEFT JOIN run_intent ri USING (run_id)
-WHERE true {workflow_filter}
+WHERE true {workflow_filter} {date_filter}
 """
 
 _M_RUNS = """
@@ -310,8 +311,25 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     if settings.workflows:
         names = ", ".join("'" + w.replace("'", "''") + "'" for w in settings.workflows)
         workflow_filter = f"AND r.wf IN ({names})"
-    con.execute(_M_HOPS.format(workflow_filter=workflow_filter))
+    # A run's date is its first hop's start: a run without one is out of any range.
+    date_filter = "".join(
+        f"AND r.run_start {op} TIMESTAMP '{moment.isoformat(sep=' ')}' "
+        for op, moment in ((">=", settings.since), ("<=", settings.until))
+        if moment is not None
+    )
+    con.execute(_M_HOPS.format(workflow_filter=workflow_filter, date_filter=date_filter))
     (count,) = con.execute("SELECT count(*) FROM m_hops").fetchone() or (0,)
+    if not count and date_filter:
+        bounds = " and ".join(
+            f"{name} {moment.isoformat()}"
+            for name, moment in (("since", settings.since), ("until", settings.until))
+            if moment is not None
+        )
+        scope = f" of workflow {', '.join(settings.workflows)}" if settings.workflows else ""
+        raise InputError(
+            f"no runs{scope} with a first hop started {bounds} (runs without started_at "
+            "are left out when --since or --until is given)"
+        )
     if not count:
         if settings.workflows:
             known = con.execute(

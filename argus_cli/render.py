@@ -12,13 +12,17 @@ import io
 import json
 import math
 import sys
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from enum import Enum
 from typing import Any
 
 from rich import box
 from rich.console import Console, Group
 from rich.panel import Panel
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -1011,3 +1015,79 @@ def samples_view(plan: SamplePlan) -> Group:
             style="bold" if mine else None,
         )
     return Group(*lines, table)
+
+
+# --------------------------------------------------------------------------------------------
+# Load progress on stderr
+
+
+class LoadProgressBar:
+    """Bytes read of the inputs' total, on stderr, for loads that last over `delay` seconds.
+
+    DuckDB reports a running query's progress; a thread polls it while the loader waits on
+    DuckDB, so the bar costs nothing on the load path itself. Short loads never show a bar.
+    """
+
+    def __init__(
+        self, console: Console | None = None, delay: float = 1.0, interval: float = 0.1
+    ) -> None:
+        self.console = console or Console(stderr=True, highlight=False)
+        self.delay = delay
+        self.interval = interval
+        self.total = 0
+        self.done = 0
+        self.started = 0.0
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def begin(self, total_bytes: int) -> None:
+        self.total, self.done, self.started = total_bytes, 0, time.monotonic()
+
+    @contextmanager
+    def reading(self, con: Any, size: int) -> Iterator[None]:
+        stop = threading.Event()
+
+        def poll() -> None:
+            while not stop.wait(self.interval):
+                if self._progress is None and time.monotonic() - self.started < self.delay:
+                    continue
+                share = max(0.0, min(100.0, float(con.query_progress()))) / 100
+                self._show(self.done + share * size)
+
+        thread = threading.Thread(target=poll, name="argus-progress", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+            self.done += size
+            if self._progress is not None:
+                self._show(self.done)
+
+    def _show(self, completed: float) -> None:
+        if self._progress is None:
+            self._progress = Progress(
+                TextColumn("reading traces"),
+                BarColumn(),
+                DownloadColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self._task = self._progress.add_task("read", total=self.total)
+            self._progress.start()
+        assert self._task is not None
+        self._progress.update(self._task, completed=completed)
+
+    def end(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def load_progress(quiet: bool) -> LoadProgressBar | None:
+    """A progress bar when a person is watching stderr; none when piped, in CI, or quiet."""
+    if quiet or not sys.stderr.isatty():
+        return None
+    return LoadProgressBar()

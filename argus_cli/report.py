@@ -8,6 +8,7 @@ number is rounded here; renderers round for people, JSON never does.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -31,6 +32,9 @@ class Settings:
     # Coverage that the what-if advice proposes for a hop validated less than this.
     advice_coverage: float = 0.5
     workflows: tuple[str, ...] = ()
+    # Only runs whose first hop started in [since, until] (naive UTC, both inclusive).
+    since: datetime | None = None
+    until: datetime | None = None
 
     def weight(self, dimension: str) -> float:
         return dict(self.g_arvis_weights).get(dimension, 0.0)
