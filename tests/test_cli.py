@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 from pathlib import Path
 
 import pytest
+from goldens import ANSI, check_golden
 from tracebook import TRACE_A, write_jsonl
 from typer.testing import CliRunner
 
 from argus_cli.cli import app
 
 HERE = Path(__file__).parent
-GOLDEN = HERE / "golden"
-ANSI = re.compile(r"\x1b\[")
-UPDATE = os.environ.get("ARGUS_UPDATE_GOLDEN") == "1"
 
 
 @pytest.fixture
@@ -24,14 +20,6 @@ def runner(monkeypatch):
     monkeypatch.chdir(HERE)  # golden output names the fixture by its relative path
     monkeypatch.setenv("NO_COLOR", "1")
     return CliRunner()
-
-
-def check_golden(name: str, text: str) -> None:
-    """Compare with tests/golden/NAME; ARGUS_UPDATE_GOLDEN=1 rewrites it (review the diff)."""
-    path = GOLDEN / name
-    if UPDATE:
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from pathlib import Path
 
 import pytest
+from goldens import ANSI, check_golden
 from test_gates_tracegen import report_of, workflow_runs, write
 from typer.testing import CliRunner
 
@@ -26,9 +26,6 @@ from argus_cli.cli import app
 from argus_cli.diffing import diff_reports, pass_rate_test, two_proportion
 
 HERE = Path(__file__).parent
-GOLDEN = HERE / "golden"
-UPDATE = os.environ.get("ARGUS_UPDATE_GOLDEN") == "1"
-ANSI = re.compile(r"\x1b\[")
 RUNS = 1000
 
 
@@ -244,13 +241,6 @@ def test_help_documents_the_exit_codes():
 
 # --------------------------------------------------------------------------------------------
 # Golden output
-
-
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if UPDATE:
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(("extra", "golden"), [([], "diff.txt"), (["-f", "markdown"], "diff.md")])

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from goldens import ANSI, check_golden
 from test_gates_tracegen import report_of, workflow_runs, write
 from typer.testing import CliRunner
 
@@ -27,9 +27,6 @@ from argus_cli.gates import COMPOSITE, FAIL, NO_DATA, PASS, GateSpec, evaluate, 
 from argus_cli.report import Report, WorkflowReport
 
 HERE = Path(__file__).parent
-GOLDEN = HERE / "golden"
-UPDATE = os.environ.get("ARGUS_UPDATE_GOLDEN") == "1"
-ANSI = re.compile(r"\x1b\[")
 
 TRACE = workflow_runs(
     40,
@@ -438,13 +435,6 @@ GOLDEN_ARGS = [
     "--min-runs",
     "2",
 ]
-
-
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if UPDATE:
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(

@@ -6,11 +6,11 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import re
 import shutil
 from pathlib import Path
 
 import pytest
+from goldens import ANSI
 from tracebook import TRACE_A, write_jsonl
 from typer.testing import CliRunner
 
@@ -25,7 +25,6 @@ OTLP = DATA / "otlp" / "genai_collector.jsonl"
 PRETTY = DATA / "otlp" / "openinference_pretty.json"
 LANGFUSE_ARRAY = DATA / "langfuse" / "observations.json"
 LANGFUSE_LINES = DATA / "langfuse" / "blob_export.jsonl"
-ANSI = re.compile(r"\x1b\[")
 
 
 @pytest.fixture
