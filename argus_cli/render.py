@@ -14,7 +14,7 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from typing import Any
@@ -80,13 +80,26 @@ def to_json(data: Any) -> str:
 # argus report
 
 
-def render_report(report: Report, fmt: Format, console: Console) -> None:
+def _render(
+    fmt: Format,
+    console: Console,
+    as_dict: Callable[[], Any],
+    as_markdown: Callable[[], str],
+    as_table: Callable[[], Any],
+) -> None:
+    """One result in the format asked for: its JSON form, Markdown, or a Rich renderable."""
     if fmt is Format.json:
-        console.file.write(to_json(report.to_dict()))
+        console.file.write(to_json(as_dict()))
     elif fmt is Format.markdown:
-        console.file.write(report_markdown(report))
+        console.file.write(as_markdown())
     else:
-        console.print(report_table(report))
+        console.print(as_table())
+
+
+def render_report(report: Report, fmt: Format, console: Console) -> None:
+    _render(
+        fmt, console, report.to_dict, lambda: report_markdown(report), lambda: report_table(report)
+    )
 
 
 def _ci(interval: tuple[float, float]) -> str:
@@ -471,12 +484,9 @@ _VERDICT_ICON = {"pass": "✅", "fail": "❌", "no data": "❌"}
 
 
 def render_check(result: CheckResult, fmt: Format, console: Console) -> None:
-    if fmt is Format.json:
-        console.file.write(to_json(result.to_dict()))
-    elif fmt is Format.markdown:
-        console.file.write(check_markdown(result))
-    else:
-        console.print(check_table(result))
+    _render(
+        fmt, console, result.to_dict, lambda: check_markdown(result), lambda: check_table(result)
+    )
 
 
 def _gate_cells(gate: GateResult) -> tuple[str, str]:
@@ -575,12 +585,7 @@ _METRIC_LABEL = {
 
 
 def render_diff(diff: ReportDiff, fmt: Format, console: Console) -> None:
-    if fmt is Format.json:
-        console.file.write(to_json(diff.to_dict()))
-    elif fmt is Format.markdown:
-        console.file.write(diff_markdown(diff))
-    else:
-        console.print(diff_table(diff))
+    _render(fmt, console, diff.to_dict, lambda: diff_markdown(diff), lambda: diff_table(diff))
 
 
 def _diff_value(value: float | None, unit: str) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from tracebook import write_jsonl
+from typer.testing import CliRunner
 
 from argus_cli.analysis import analyse
 from argus_cli.report import Report, Settings
@@ -21,3 +22,14 @@ def report_of(tmp_path: Path):
         return analyse([str(path)], settings, quiet=True)
 
     return run
+
+
+@pytest.fixture
+def runner(monkeypatch):
+    """CliRunner in tests/ (golden output names fixtures by relative path), colour off.
+
+    Test files that need another set-up define their own `runner`, which wins over this one.
+    """
+    monkeypatch.chdir(Path(__file__).parent)
+    monkeypatch.setenv("NO_COLOR", "1")
+    return CliRunner()

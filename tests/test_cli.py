@@ -8,18 +8,10 @@ from pathlib import Path
 import pytest
 from goldens import ANSI, check_golden
 from tracebook import TRACE_A, write_jsonl
-from typer.testing import CliRunner
 
 from argus_cli.cli import app
 
 HERE = Path(__file__).parent
-
-
-@pytest.fixture
-def runner(monkeypatch):
-    monkeypatch.chdir(HERE)  # golden output names the fixture by its relative path
-    monkeypatch.setenv("NO_COLOR", "1")
-    return CliRunner()
 
 
 @pytest.mark.parametrize(

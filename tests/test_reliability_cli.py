@@ -16,13 +16,6 @@ from argus_cli.cli import app
 HERE = Path(__file__).parent
 
 
-@pytest.fixture
-def runner(monkeypatch):
-    monkeypatch.chdir(HERE)  # golden output names the fixture by its relative path
-    monkeypatch.setenv("NO_COLOR", "1")
-    return CliRunner()
-
-
 def ok(runner, *args: str) -> str:
     result = runner.invoke(app, ["reliability", *args])
     assert result.exit_code == 0, result.output
