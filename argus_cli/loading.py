@@ -874,10 +874,8 @@ _INTENT_CHECKSUM_SQL = (
 # path file has no line numbers of its own; its rows are numbered from their rowids.
 _FROM_STAGED = """
     (SELECT s.* EXCLUDE (_line), f._file, s.rowid AS _order,
-            coalesce(s._line, s.rowid - b._first + 1) AS _line
+            coalesce(s._line, s.rowid - f._first + 1) AS _line
      FROM staged s JOIN files f USING (_file_index)
-     JOIN (SELECT _file_index, min(rowid) AS _first FROM staged GROUP BY ALL) b
-         USING (_file_index)
      WHERE s._error IS NULL AND s.kind = '{kind}')
 """
 _TRAILER = "_file, _line, _order"
@@ -891,6 +889,13 @@ def _build_relations(
 ) -> None:
     """Apply SPEC defaults and give each hop its position (SPEC 2) within its run."""
     loaded = {f.name for f in fields}
+    # Each file's first rowid, found once for the three relations that number lines from it.
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE files AS
+        SELECT f.*, b._first FROM files f
+        LEFT JOIN (SELECT _file_index, min(rowid) AS _first FROM staged GROUP BY ALL) b
+            USING (_file_index)
+    """)
     checksum = _INTENT_CHECKSUM_SQL
     if any(f.name == "intent_checksum" and f.shape == "digest" for f in fields):
         checksum = _digest(checksum)

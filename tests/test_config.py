@@ -21,7 +21,7 @@ from argus_cli.config import (
 from argus_cli.diagnostics import UsageError
 from argus_cli.findings import CASCADE_LINE
 from argus_cli.gates import GateSpec
-from argus_cli.report import Settings
+from argus_cli.report import G_ARVIS_DIMENSIONS, Settings
 
 ANSI = re.compile(r"\x1b\[")
 
@@ -247,18 +247,7 @@ def test_diff_thresholds_precedence():
         ("workflows = 'w'\n", "workflows must be a list of workflow names"),
         ("[g_arvis_weights]\nsafety = -1\n", "g_arvis_weights.safety must be 0 or more"),
         (
-            "[g_arvis_weights]\n"
-            + "".join(
-                f"{d} = 0\n"
-                for d in (
-                    "groundedness",
-                    "accuracy",
-                    "reliability",
-                    "variance",
-                    "inference_cost",
-                    "safety",
-                )
-            ),
+            "[g_arvis_weights]\n" + "".join(f"{d} = 0\n" for d in G_ARVIS_DIMENSIONS),
             "g_arvis_weights must give at least one dimension a weight above 0",
         ),
         ("[diff]\nalpha = 0\n", "diff.alpha must be between 0 and 1 (exclusive)"),

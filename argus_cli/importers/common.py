@@ -130,6 +130,11 @@ def _violations(own: str) -> str:
     )
 
 
+def json_object_sql(pairs: str) -> str:
+    """A JSON object from a list of `"key":value` texts (DuckDB has no map-to-object for JSON)."""
+    return f"CAST('{{' || array_to_string({pairs}, ',') || '}}' AS JSON)"
+
+
 def _own_scores(entries: str) -> str:
     """A JSON object of the `argus.score.<name>` entries, or NULL when there are none."""
     scored = f"list_filter({entries}, lambda e: starts_with(e.key, {lit(SCORE_PREFIX)}))"
@@ -137,10 +142,7 @@ def _own_scores(entries: str) -> str:
         f"list_transform({scored}, lambda e: CAST(to_json(substr(e.key, {len(SCORE_PREFIX) + 1}))"
         f" AS VARCHAR) || ':' || coalesce(CAST(e.value AS VARCHAR), 'null'))"
     )
-    return (
-        f"CASE WHEN len({scored}) > 0 "
-        f"THEN CAST('{{' || array_to_string({pairs}, ',') || '}}' AS JSON) END"
-    )
+    return f"CASE WHEN len({scored}) > 0 THEN {json_object_sql(pairs)} END"
 
 
 _COMMON_CTES: list[tuple[str, str]] = [

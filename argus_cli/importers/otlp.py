@@ -70,6 +70,7 @@ from argus_cli.importers.common import (
     assemble,
     document_ctes,
     entry,
+    json_object_sql,
     lit,
     rfc3339,
 )
@@ -117,10 +118,7 @@ def _kvlist(v: str) -> str:
         f"CAST(to_json(kv.key) AS VARCHAR) || ':' || "
         f"coalesce(CAST({_scalar('kv.value')} AS VARCHAR), 'null')"
     )
-    return (
-        f"CAST('{{' || array_to_string(list_transform({entries}, lambda kv: {pair}), ',') "
-        f"|| '}}' AS JSON)"
-    )
+    return json_object_sql(f"list_transform({entries}, lambda kv: {pair})")
 
 
 def _anyvalue(v: str) -> str:
