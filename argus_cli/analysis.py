@@ -79,7 +79,10 @@ def analyse(
         hop_spans=hop_spans,
         columns="metrics",
     )
-    return report_for(trace, settings or Settings())
+    try:
+        return report_for(trace, settings or Settings())
+    finally:
+        trace.close()
 
 
 def report_for(trace: Trace, settings: Settings) -> Report:

@@ -27,6 +27,7 @@ top-level field, and `record`, the whole record as JSON.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import glob
 import json
@@ -92,6 +93,15 @@ class Trace:
     files: list[str]
     records: int
     bad: list[BadRecord] = field(default_factory=list)
+    work_dir: str | None = None  # the database file's folder, for a load worked on disk
+
+    def close(self) -> None:
+        """Close the database and remove its work folder (also done at exit if forgotten)."""
+        self.con.close()
+        if self.work_dir is not None:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+            with contextlib.suppress(ValueError):
+                _WORK_DIRS.remove(self.work_dir)
 
 
 # --------------------------------------------------------------------------------------------
@@ -451,7 +461,8 @@ def _lines_sql(source: Source) -> str:
         f"SELECT ordinality AS _line, line AS _raw FROM read_csv({path}, "
         f"columns = {{'line': 'VARCHAR'}}, delim = '\x1f', quote = '', escape = '', "
         f"header = false, auto_detect = false, strict_mode = false, "
-        f"compression = {_lit(compression)}, max_line_size = {MAX_LINE_BYTES}) WITH ORDINALITY "
+        f"compression = {_lit(compression)}, max_line_size = {MAX_LINE_BYTES}, "
+        f"buffer_size = {MAX_LINE_BYTES}) WITH ORDINALITY "
         f"WHERE line IS NOT NULL AND trim(line) <> ''"
     )
 
@@ -470,12 +481,33 @@ def _stage_sql(source: Source, file_index: int, keep_raw: bool, fields: Sequence
         f"FROM (SELECT _line, _raw, ltrim(_raw) LIKE '{{%' AS is_object FROM ({lines}))"
     )
     typed = f"SELECT _line, _raw, is_object, j, {_staged_columns(fields)} FROM ({parsed})"
-    # Rows are inserted in line order (rowid is the input order). A file's own lines come in
-    # order already; an importer's joins do not, so its spans are sorted by line, run and seq.
-    order = " ORDER BY _line, run_id, seq" if source.format in ("otlp", "langfuse") else ""
     return (
         f"SELECT {file_index} AS _file_index, _line, * EXCLUDE (_line, _raw, is_object, j), "
-        f"{_error_sql(fields)} AS _error{record} FROM ({typed}){order}"
+        f"{_error_sql(fields)} AS _error{record} FROM ({typed}){_stage_order(source)}"
+    )
+
+
+def _stage_order(source: Source) -> str:
+    """Rows are inserted in line order (rowid is the input order). A file's own lines come in
+    order already; an importer's joins do not, so its spans are sorted by line, run and seq."""
+    return " ORDER BY _line, run_id, seq" if source.format in ("otlp", "langfuse") else ""
+
+
+def _facts_sql(stage_sql: str, source: Source) -> str:
+    """A stage query's typed records narrowed to what the metrics read (`columns="metrics"`).
+
+    Lists, maps and the fields only used to derive others are reduced to scalars in the same
+    pass, so a staged row is a few dozen bytes: `_HOP_FACTS` for hops, the computed checksum
+    for intents, `correct` for outcomes. The record's `_error` was decided on the typed values.
+    """
+    facts = ", ".join(f"{sql} AS {name}" for name, sql in _HOP_FACTS if name != "intent_checksum")
+    checksum = (
+        f"coalesce(intent_checksum, CASE WHEN kind = 'intent' THEN "
+        f"{_digest(_INTENT_CHECKSUM_SQL)} END) AS intent_checksum"
+    )
+    return (
+        f"SELECT _file_index, _line, kind, {facts}, {checksum}, _error "
+        f"FROM ({stage_sql}){_stage_order(source)}"
     )
 
 
@@ -649,18 +681,20 @@ def load(
     `columns="metrics"` loads only the fields the metrics read (and checks only those).
     `since`/`until` only prune `date=` partitions; the run filter itself is metrics.prepare's.
     """
-    fields = METRIC_FIELDS if columns == "metrics" and not keep_unknown else FIELDS
+    facts = columns == "metrics" and not keep_unknown
+    fields = METRIC_FIELDS if facts else FIELDS
     try:
         sources = resolve_inputs(inputs, stdin, since, until)
         sources = [_with_format(s, source_format, hop_spans) for s in sources]
-        con = connect()
+        work_dir = _work_dir(sources)
+        con = connect(work_dir)
         if progress is not None:
             # DuckDB tracks a query's progress only with its bar on; it must never print it.
             con.execute("SET enable_progress_bar = true")
             con.execute("SET enable_progress_bar_print = false")
             progress.begin(sum(_size(s) for s in sources))
         try:
-            _stage(con, sources, keep_unknown, fields, progress)
+            _stage(con, sources, keep_unknown, fields, progress, facts)
         finally:
             if progress is not None:
                 progress.end()
@@ -668,18 +702,71 @@ def load(
         _remove_temp_files()
     records, bad = _check_staged(con, sources, strict)
     _check_imported(con, sources)
-    # Metrics read `hops` once (into m_hops): there it is a view over the staged rows, which
-    # saves a copy of every record. `trace`, `query` and `convert` get a table.
-    materialize = columns == "all" or keep_unknown
-    _build_relations(con, keep_unknown, fields, materialize)
-    if materialize:
+    # Metrics read the staged facts once (into m_hops), through views: no copy of any record.
+    # `trace`, `query` and `convert` get tables of whole records.
+    if facts:
+        _build_fact_views(con)
+    else:
+        _build_relations(con, keep_unknown, fields)
         con.execute("DROP TABLE staged")
-    return Trace(con=con, files=[s.display for s in sources], records=records, bad=bad)
+    return Trace(
+        con=con, files=[s.display for s in sources], records=records, bad=bad, work_dir=work_dir
+    )
 
 
-def connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB set up for argus: UTC, and the resource limits the user asked for.
+# Inputs of about this many bytes of JSON or more are worked on in a database file (see
+# connect): some 1.3 million hops. Below it, working in memory is faster and peaks under 1 GB.
+WORK_ON_DISK_BYTES = 1024 * 1024 * 1024
+# Parquet and gzip hold about an eighth of the bytes of the same records as JSON Lines.
+_PACKED_RATIO = 8
+# The memory DuckDB may use when it works in a database file and the user has not said.
+DEFAULT_DISK_MEMORY_LIMIT = "1GB"
 
+
+def _work_dir(sources: Sequence[Source]) -> str | None:
+    """A private folder for the database file of a large load, or None to work in memory.
+
+    ARGUS_WORK=disk or ARGUS_WORK=memory decides instead of the input size.
+    """
+    choice = os.environ.get("ARGUS_WORK", "").strip().lower()
+    if choice not in ("", "disk", "memory"):
+        raise UsageError(f"ARGUS_WORK={choice!r} is not usable: expected disk or memory")
+    if choice == "memory":
+        return None
+    if choice == "" and sum(_json_bytes(s) for s in sources) < WORK_ON_DISK_BYTES:
+        return None
+    parent = os.environ.get("ARGUS_TEMP_DIRECTORY") or tempfile.gettempdir()
+    try:
+        os.makedirs(parent, exist_ok=True)
+        work_dir = tempfile.mkdtemp(prefix="argus-work-", dir=parent)
+    except OSError as exc:
+        raise InputError(f"{parent}: cannot make a work folder ({exc.strerror or exc})") from None
+    _WORK_DIRS.append(work_dir)
+    return work_dir
+
+
+def _json_bytes(source: Source) -> int:
+    packed = source.gzip or source.format == "parquet"
+    return _size(source) * (_PACKED_RATIO if packed else 1)
+
+
+_WORK_DIRS: list[str] = []
+
+
+@atexit.register
+def _remove_work_dirs() -> None:
+    """Whatever a load left behind goes at exit, even when nobody closed its Trace."""
+    while _WORK_DIRS:
+        shutil.rmtree(_WORK_DIRS.pop(), ignore_errors=True)
+
+
+def connect(work_dir: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB set up for argus: UTC, and the resource limits the user asked for.
+
+    In memory by default. With `work_dir`, tables live in a database file there instead: DuckDB
+    writes a large table's rows compressed as they come (some 40 bytes a hop) and keeps in
+    memory only what a query is using, so memory stays bounded (DEFAULT_DISK_MEMORY_LIMIT)
+    whatever the input size; temporary tables and views stay in memory either way.
     ARGUS_THREADS and ARGUS_MEMORY_LIMIT (e.g. "2GB") cap DuckDB; past the memory limit it
     spills to ARGUS_TEMP_DIRECTORY (default: a folder in the system temp dir, never the
     current folder). Insertion order stays preserved: the loader's input order relies on it.
@@ -690,9 +777,15 @@ def connect() -> duckdb.DuckDBPyConnection:
     spill = os.environ.get("ARGUS_TEMP_DIRECTORY") or os.path.join(
         tempfile.gettempdir(), f"argus-spill-{os.getpid()}"
     )
+    limit = os.environ.get("ARGUS_MEMORY_LIMIT")
+    if work_dir is not None:
+        con.execute(f"ATTACH {_lit(os.path.join(work_dir, 'work.duckdb'))} AS work")
+        con.execute("USE work")
+        spill = os.path.join(work_dir, "spill")
+        limit = limit or DEFAULT_DISK_MEMORY_LIMIT
     settings = {
         "threads": os.environ.get("ARGUS_THREADS"),
-        "memory_limit": os.environ.get("ARGUS_MEMORY_LIMIT"),
+        "memory_limit": limit,
         "temp_directory": spill,
     }
     for name, value in settings.items():
@@ -733,9 +826,11 @@ def _stage(
     keep_raw: bool,
     fields: Sequence[Field],
     progress: LoadProgress | None = None,
+    facts: bool = False,
 ) -> None:
     """Every file into `staged`, in input order: clean JSON Lines by the fast path, the rest
-    line by line. Rows keep the order they are inserted in, so `rowid` is the input order."""
+    line by line. Rows keep the order they are inserted in, so `rowid` is the input order.
+    With `facts`, rows are narrowed to what the metrics read as they are staged."""
     con.execute("CREATE TEMP TABLE files (_file_index INTEGER, _file VARCHAR)")
     con.executemany("INSERT INTO files VALUES (?, ?)", list(enumerate(s.display for s in sources)))
     for index, source in enumerate(sources):
@@ -743,11 +838,13 @@ def _stage(
         try:
             with watch:
                 if index == 0:
-                    empty = f"{_stage_sql(source, 0, keep_raw, fields)} LIMIT 0"
-                    con.execute(f"CREATE TEMP TABLE staged AS {empty}")
-                if not keep_raw and _try_fast(con, source, index, fields):
+                    empty = _stage_sql(source, 0, keep_raw, fields)
+                    empty = _facts_sql(empty, source) if facts else empty
+                    con.execute(f"CREATE TABLE staged AS {empty} LIMIT 0")
+                if not keep_raw and _try_fast(con, source, index, fields, facts):
                     continue
                 sql = _stage_sql(source, index, keep_raw, fields)
+                sql = _facts_sql(sql, source) if facts else sql
                 con.execute(f"INSERT INTO staged BY NAME {sql}")
         except duckdb.Error as exc:
             raise InputError(
@@ -756,7 +853,11 @@ def _stage(
 
 
 def _try_fast(
-    con: duckdb.DuckDBPyConnection, source: Source, index: int, fields: Sequence[Field]
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    index: int,
+    fields: Sequence[Field],
+    facts: bool,
 ) -> bool:
     """Load a file by a fast path if it is clean; leave nothing behind if it is not."""
     if source.format == "jsonl":
@@ -767,6 +868,8 @@ def _try_fast(
         sql = None
     if sql is None:
         return False
+    if facts:
+        sql = _facts_sql(sql, source)
     try:
         con.execute("BEGIN TRANSACTION")
         con.execute(f"INSERT INTO staged BY NAME {sql}")
@@ -881,45 +984,109 @@ _FROM_STAGED = """
 _TRAILER = "_file, _line, _order"
 
 
-def _build_relations(
-    con: duckdb.DuckDBPyConnection,
-    keep_unknown: bool,
-    fields: Sequence[Field],
-    materialize: bool = True,
-) -> None:
-    """Apply SPEC defaults and give each hop its position (SPEC 2) within its run."""
-    loaded = {f.name for f in fields}
-    # Each file's first rowid, found once for the three relations that number lines from it.
+def position_sql(order: str) -> str:
+    """SPEC 2's position of a hop in its run (over hops that are not skipped), as a window."""
+    return (
+        "row_number() OVER (PARTITION BY run_id "
+        f"ORDER BY seq NULLS LAST, started_at NULLS LAST, {order})"
+    )
+
+
+# What metrics.py reads of a hop, in both load modes: scalars with the SPEC defaults applied,
+# derived from the typed fields. With `columns="metrics"` they are computed as each file is
+# staged; otherwise the `hop_facts` view derives them from `hops`.
+_HOP_FACTS: tuple[tuple[str, str], ...] = (
+    ("run_id", "run_id"),
+    ("hop_id", "hop_id"),
+    ("workflow_id", "coalesce(workflow_id, 'default')"),
+    ("seq", "seq"),
+    ("started_at", "started_at"),
+    ("status", "status"),
+    ("validated", "coalesce(validated, false)"),
+    ("high_stakes", "coalesce(high_stakes, false)"),
+    ("confidence", "confidence"),
+    ("correct", "correct"),
+    ("cost_usd", "cost_usd"),
+    ("latency_ms", "coalesce(latency_ms, (epoch_us(ended_at) - epoch_us(started_at)) / 1000.0)"),
+    ("input_hash", "input_hash"),
+    ("output_hash", "output_hash"),
+    ("intent_checksum", "intent_checksum"),
+    ("score_groundedness", "scores['groundedness']"),
+    ("score_accuracy", "scores['accuracy']"),
+    ("score_safety", "scores['safety']"),
+    ("has_violation", "coalesce(len(violations) > 0, false)"),
+    (
+        "safety_violation",
+        "coalesce(len(list_filter(violations, lambda v: v.category = 'safety')) > 0, false)",
+    ),
+)
+HOP_FACT_NAMES = tuple(name for name, _ in _HOP_FACTS)
+
+
+def _build_fact_views(con: duckdb.DuckDBPyConnection) -> None:
+    """`hop_facts`, `intents` and `outcomes` as views over the narrow staged rows.
+
+    `hops` is a view too, for the odd question about hops by position or line; nothing that
+    computes a metric reads it.
+    """
+    _number_files(con)
+    names = ", ".join(HOP_FACT_NAMES)
+    valid = "FROM staged WHERE _error IS NULL AND kind"
+    con.execute(f"CREATE TEMP VIEW hop_facts AS SELECT {names}, rowid AS _order {valid} = 'hop'")
+    con.execute(f"""
+        CREATE TEMP VIEW hops AS
+        SELECT h.*, p.position, f._file, coalesce(s._line, h._order - f._first + 1) AS _line
+        FROM hop_facts h JOIN staged s ON s.rowid = h._order JOIN files f USING (_file_index)
+        LEFT JOIN (SELECT _order, {position_sql("_order")} AS position
+                   FROM hop_facts WHERE status <> 'skipped') p USING (_order)
+    """)
+    con.execute(
+        "CREATE TEMP VIEW intents AS "
+        f"SELECT run_id, intent_checksum, rowid AS _order {valid} = 'intent'"
+    )
+    con.execute(
+        f"CREATE TEMP VIEW outcomes AS SELECT run_id, correct, rowid AS _order {valid} = 'outcome'"
+    )
+
+
+def _number_files(con: duckdb.DuckDBPyConnection) -> None:
+    """Each file's first rowid, found once for every relation that numbers lines from it."""
     con.execute("""
         CREATE OR REPLACE TEMP TABLE files AS
         SELECT f.*, b._first FROM files f
         LEFT JOIN (SELECT _file_index, min(rowid) AS _first FROM staged GROUP BY ALL) b
             USING (_file_index)
     """)
-    checksum = _INTENT_CHECKSUM_SQL
-    if any(f.name == "intent_checksum" and f.shape == "digest" for f in fields):
-        checksum = _digest(checksum)
+
+
+def _build_relations(
+    con: duckdb.DuckDBPyConnection, keep_unknown: bool, fields: Sequence[Field]
+) -> None:
+    """Whole records with SPEC defaults, each hop given its position (SPEC 2) in its run."""
+    loaded = {f.name for f in fields}
+    _number_files(con)
     unknown = {kind: _unknown_columns(con, kind) if keep_unknown else "" for kind in KINDS}
     record = ", record" if keep_unknown else ""
     hop_columns = ", ".join(sql for name, sql in _HOP_COLUMNS if name in loaded)
     # Positions are ranked over the four columns the order needs, not over whole records: a
     # window sorts and holds every column it is given.
-    con.execute("""
-        CREATE TEMP TABLE hop_positions AS
-        SELECT rowid AS _order, row_number() OVER (
-            PARTITION BY run_id ORDER BY seq NULLS LAST, started_at NULLS LAST, rowid) AS position
+    con.execute(f"""
+        CREATE TABLE hop_positions AS
+        SELECT rowid AS _order, {position_sql("rowid")} AS position
         FROM staged WHERE _error IS NULL AND kind = 'hop' AND status <> 'skipped'
     """)
     con.execute(f"""
-        CREATE {"TABLE" if materialize else "TEMP VIEW"} hops AS
+        CREATE TABLE hops AS
         SELECT {hop_columns}, position, {_TRAILER}{unknown["hop"]}{record}
         FROM {_FROM_STAGED.format(kind="hop")} LEFT JOIN hop_positions USING (_order)
     """)
+    facts = ", ".join(f"{sql} AS {name}" for name, sql in _HOP_FACTS)
+    con.execute(f"CREATE TEMP VIEW hop_facts AS SELECT {facts}, _order FROM hops")
     created = ", created_at" if "created_at" in loaded else ""
     con.execute(f"""
         CREATE TABLE intents AS
         SELECT run_id, goal, coalesce(constraints, CAST([] AS VARCHAR[])) AS constraints,
-               coalesce(intent_checksum, {checksum}) AS intent_checksum
+               coalesce(intent_checksum, {_INTENT_CHECKSUM_SQL}) AS intent_checksum
                {created}, {_TRAILER}{unknown["intent"]}{record}
         FROM {_FROM_STAGED.format(kind="intent")}
     """)

@@ -1,10 +1,10 @@
-"""Every metric of SPEC sections 2 to 5, as SQL over the `hops`, `intents`, `outcomes` relations.
+"""Every metric of SPEC sections 2 to 5, as SQL over `hop_facts`, `intents` and `outcomes`.
 
 This module is the one place a metric is defined. It stays portable SQL (window functions,
 GROUPING SETS, `product`, `min_by`, no Python UDFs) so that the same statements can later run on
 Spark; the few DuckDB-only spellings are in the first step (`m_hops`), which only annotates rows.
 
-The steps, each a temporary table built from the ones before:
+The steps, each a table built from the ones before (in the load's database: memory or a work file):
 
 1. `m_hops`: the hops that count (not skipped, of the selected workflows), with their run's
    workflow, whether each is wrong / checked / failed, and its drift flags.
@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 
 from argus_cli.diagnostics import InputError
+from argus_cli.loading import position_sql
 from argus_cli.report import (
     G_ARVIS_DIMENSIONS,
     Drift,
@@ -38,24 +39,20 @@ from argus_cli.report import (
 Z = 1.96  # the Wilson interval's z for 95%
 
 _M_HOPS = """
-CREATE OR REPLACE TEMP TABLE m_hops AS
+CREATE OR REPLACE TABLE m_hops AS
 WITH counted AS (
-    SELECT run_id, hop_id, workflow_id, position, status, validated, high_stakes,
+    SELECT run_id, hop_id, workflow_id, {position} AS position, status, validated, high_stakes,
            confidence, correct, cost_usd, latency_ms, _order, started_at,
            -- hashes and checksums are only compared: 8-byte hashes of them keep m_hops small
            CASE WHEN input_hash IS NOT NULL THEN hash(input_hash) END AS input_hash,
            CASE WHEN output_hash IS NOT NULL THEN hash(output_hash) END AS output_hash,
            CASE WHEN intent_checksum IS NOT NULL THEN hash(intent_checksum) END
                AS intent_checksum,
-           scores['groundedness'] AS score_groundedness,
-           scores['accuracy'] AS score_accuracy,
-           scores['safety'] AS score_safety,
-           (validated AND len(violations) > 0) OR coalesce(correct = false, false) AS wrong,
+           score_groundedness, score_accuracy, score_safety,
+           (validated AND has_violation) OR coalesce(correct = false, false) AS wrong,
            validated OR correct IS NOT NULL AS checked,
-           CASE WHEN len(violations) > 0
-                THEN len(list_filter(violations, lambda v: v.category = 'safety')) > 0
-                ELSE false END AS safety_violation
-    FROM hops WHERE status <> 'skipped'
+           safety_violation
+    FROM hop_facts WHERE status <> 'skipped'
 ),
 per_run AS (
     SELECT run_id,
@@ -84,7 +81,7 @@ WHERE true {workflow_filter} {date_filter}
 """
 
 _M_RUNS = """
-CREATE OR REPLACE TEMP TABLE m_runs AS
+CREATE OR REPLACE TABLE m_runs AS
 WITH per_run AS (
     SELECT run_id, wf, count(*) AS hops, max(last_position) AS last_position,
            max(origin_position) AS origin_position,
@@ -109,14 +106,14 @@ FROM per_run p LEFT JOIN outcome o USING (run_id)
 """
 
 _M_RUNS_CASCADE = """
-CREATE OR REPLACE TEMP TABLE m_runs AS
+CREATE OR REPLACE TABLE m_runs AS
 SELECT *, failed AND origin_position IS NOT NULL AND origin_position < last_position
           AND blast_radius > 0 AND confident AS observed_cascade
 FROM m_runs
 """
 
 _M_HOP_STATS = """
-CREATE OR REPLACE TEMP TABLE m_hop_stats AS
+CREATE OR REPLACE TABLE m_hop_stats AS
 WITH agg AS (
     SELECT wf, hop_id,
            count(*) AS executions,
@@ -129,9 +126,9 @@ WITH agg AS (
            count(*) FILTER (WHERE drifted) AS drifted,
            count(intent_checksum) AS with_checksum,
            median(position) AS median_position,
-           avg(latency_ms) AS mean_latency_ms,
-           sum(cost_usd) AS total_cost_usd,
-           avg(cost_usd) AS mean_cost_usd
+           {mean_latency} AS mean_latency_ms,
+           {total_cost} AS total_cost_usd,
+           {mean_cost} AS mean_cost_usd
     FROM m_hops GROUP BY wf, hop_id
 ),
 rates AS (
@@ -169,7 +166,7 @@ FROM wilson
 
 # SPEC 4 over every scenario at once: 'actual', and one per hop with that hop's coverage raised.
 _M_CASCADE = """
-CREATE OR REPLACE TEMP TABLE m_cascade AS
+CREATE OR REPLACE TABLE m_cascade AS
 WITH scenarios AS (
     SELECT s.wf, s.hop_id AS scenario, h.hop_id, h.rank, h.n_hops,
            coalesce(h.silent_error_rate, 0) AS s,
@@ -198,13 +195,14 @@ confident AS (
 )
 SELECT c.wf, c.scenario, c.hop_id, c.rank, c.v, c.contribution, k.confident_share,
        k.confident_share * (1 - product(1 - c.contribution) OVER (
-           PARTITION BY c.wf, c.scenario)) AS cascade_risk_score
+           PARTITION BY c.wf, c.scenario ORDER BY c.rank
+           ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) AS cascade_risk_score
 FROM contributions c JOIN confident k USING (wf)
 """
 
 # SPEC 5 variance: share of the most common output per repeated input, averaged over inputs.
 _M_VARIANCE = """
-CREATE OR REPLACE TEMP TABLE m_variance AS
+CREATE OR REPLACE TABLE m_variance AS
 WITH outputs AS (
     SELECT wf, hop_id, input_hash, output_hash, count(*) AS n
     FROM m_hops WHERE input_hash IS NOT NULL AND output_hash IS NOT NULL
@@ -214,15 +212,31 @@ SELECT wf, hop_id, input_hash, CAST(max(n) AS DOUBLE) / sum(n) AS consistency
 FROM outputs GROUP BY wf, hop_id, input_hash HAVING sum(n) >= 2
 """
 
+
+def exact(aggregate: str, value: str) -> str:
+    """`sum` or `avg` of a DOUBLE that does not depend on the order rows arrive in.
+
+    Parallel scans and windows hand rows to an aggregate in a different order from one run to
+    the next, and float addition is not associative: the same trace would give a different last
+    digit each time. Summed as DECIMAL(38, 18) the total is exact (each value is kept to 1e-18,
+    beyond a double's precision for anything above 0.01); a value of 1e12 or more, outside any
+    cost, latency or score, makes that aggregate fall back to float addition. 20 integer digits
+    leave room for 10^8 rows of values below 10^12.
+    """
+    fits = f"abs({value}) < 1e12"
+    decimal = f"CASE WHEN {fits} THEN CAST({value} AS DECIMAL(38, 18)) END"
+    return (
+        f"CASE WHEN bool_and({fits}) IS NOT false "
+        f"THEN CAST({aggregate}({decimal}) AS DOUBLE) ELSE {aggregate}({value}) END"
+    )
+
+
 # A hop's value for the per-hop G-ARVIS dimensions (SPEC 5), averaged over some grouping.
-_HOP_DIMENSIONS = """
-       avg(score_groundedness) AS groundedness,
-       avg(coalesce(score_accuracy,
-                    CASE WHEN checked THEN CASE WHEN wrong THEN 0.0 ELSE 1.0 END END)) AS accuracy,
-       avg(coalesce(score_safety,
-                    CASE WHEN validated THEN CASE WHEN safety_violation THEN 0.0 ELSE 1.0 END
-                    END)) AS safety
-"""
+_HOP_DIMENSIONS = f"""
+       {exact("avg", "score_groundedness")} AS groundedness,
+       {exact("avg", "coalesce(score_accuracy, CASE WHEN checked THEN CASE WHEN wrong THEN 0.0 ELSE 1.0 END END)")} AS accuracy,
+       {exact("avg", "coalesce(score_safety, CASE WHEN validated THEN CASE WHEN safety_violation THEN 0.0 ELSE 1.0 END END)")} AS safety
+"""  # noqa: E501
 
 
 def _composite_sql(dimensions: tuple[str, ...], settings: Settings) -> str:
@@ -237,7 +251,7 @@ def _composite_sql(dimensions: tuple[str, ...], settings: Settings) -> str:
 
 # One row per workflow and one (scope NULL) over all: the run-level and G-ARVIS figures.
 _M_SCOPE = """
-CREATE OR REPLACE TEMP TABLE m_scope AS
+CREATE OR REPLACE TABLE m_scope AS
 WITH r AS (
     SELECT CASE WHEN grouping(wf) = 1 THEN NULL ELSE wf END AS scope, count(*) AS runs,
            count(*) FILTER (WHERE failed) AS failed_runs,
@@ -250,7 +264,7 @@ WITH r AS (
 h AS (
     SELECT CASE WHEN grouping(wf) = 1 THEN NULL ELSE wf END AS scope,
            count(*) AS hop_executions, {hop_dimensions},
-           sum(cost_usd) AS total_cost, count(cost_usd) AS with_cost,
+           {total_cost} AS total_cost, count(cost_usd) AS with_cost,
            count(*) FILTER (WHERE drifted) AS drifted_hops,
            count(*) FILTER (WHERE unanchored) AS unanchored_hops,
            count(intent_checksum) AS with_checksum
@@ -258,11 +272,12 @@ h AS (
 ),
 v AS (
     SELECT CASE WHEN grouping(wf) = 1 THEN NULL ELSE wf END AS scope,
-           avg(consistency) AS variance
+           {variance} AS variance
     FROM m_variance GROUP BY GROUPING SETS ((wf), ())
 ),
 p AS (
-    SELECT wf AS scope, product(pass_rate) AS predicted FROM m_hop_stats GROUP BY wf
+    SELECT wf AS scope, product(pass_rate ORDER BY rank) AS predicted
+    FROM m_hop_stats GROUP BY wf
 ),
 k AS (
     SELECT wf AS scope, max(cascade_risk_score) AS cascade_risk_score
@@ -286,13 +301,13 @@ SELECT *, {composite} AS g_arvis FROM dims
 """
 
 _M_HOP_G_ARVIS = """
-CREATE OR REPLACE TEMP TABLE m_hop_g_arvis AS
+CREATE OR REPLACE TABLE m_hop_g_arvis AS
 WITH d AS (
     SELECT wf, hop_id, {hop_dimensions} FROM m_hops GROUP BY wf, hop_id
 ),
 dims AS (
     SELECT d.*, v.variance
-    FROM d LEFT JOIN (SELECT wf, hop_id, avg(consistency) AS variance
+    FROM d LEFT JOIN (SELECT wf, hop_id, {variance} AS variance
                       FROM m_variance GROUP BY wf, hop_id) v USING (wf, hop_id)
 )
 SELECT *, {composite} AS g_arvis FROM dims
@@ -317,7 +332,13 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         for op, moment in ((">=", settings.since), ("<=", settings.until))
         if moment is not None
     )
-    con.execute(_M_HOPS.format(workflow_filter=workflow_filter, date_filter=date_filter))
+    con.execute(
+        _M_HOPS.format(
+            position=position_sql("_order"),
+            workflow_filter=workflow_filter,
+            date_filter=date_filter,
+        )
+    )
     (count,) = con.execute("SELECT count(*) FROM m_hops").fetchone() or (0,)
     if not count and date_filter:
         bounds = " and ".join(
@@ -342,12 +363,22 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         raise InputError("no hop records to analyse (only skipped hops, intents or outcomes)")
     con.execute(_M_RUNS.format(confident_threshold=float(settings.confident_threshold)))
     con.execute(_M_RUNS_CASCADE)
-    con.execute(_M_HOP_STATS.format(z=Z, z2=Z * Z))
+    con.execute(
+        _M_HOP_STATS.format(
+            z=Z,
+            z2=Z * Z,
+            mean_latency=exact("avg", "latency_ms"),
+            total_cost=exact("sum", "cost_usd"),
+            mean_cost=exact("avg", "cost_usd"),
+        )
+    )
     con.execute(_M_CASCADE.format(advice=float(settings.advice_coverage)))
     con.execute(_M_VARIANCE)
     con.execute(
         _M_SCOPE.format(
             hop_dimensions=_HOP_DIMENSIONS,
+            total_cost=exact("sum", "cost_usd"),
+            variance=exact("avg", "consistency"),
             budget=float(settings.cost_budget_usd),
             composite=_composite_sql(G_ARVIS_DIMENSIONS, settings),
         )
@@ -355,6 +386,7 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     con.execute(
         _M_HOP_G_ARVIS.format(
             hop_dimensions=_HOP_DIMENSIONS,
+            variance=exact("avg", "consistency"),
             composite=_composite_sql(("groundedness", "accuracy", "variance", "safety"), settings),
         )
     )
@@ -419,7 +451,8 @@ def compute_report(
         "ORDER BY pass_rate, executions DESC, wf, hop_id LIMIT 1",
     )[0]
     (predicted,) = con.execute(
-        "SELECT sum(predicted * runs) / sum(runs) FROM m_scope WHERE scope IS NOT NULL"
+        "SELECT sum(predicted * runs ORDER BY scope) / sum(runs) FROM m_scope "
+        "WHERE scope IS NOT NULL"
     ).fetchone() or (None,)
     return Report(
         files=files,

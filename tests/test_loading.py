@@ -362,14 +362,23 @@ def test_metric_commands_load_only_the_fields_the_metrics_read(tmp_path, monkeyp
     """A regression that loads every field for `argus report` fails here, without timing."""
     from argus_cli import analysis
     from argus_cli.cli import app
+    from argus_cli.loading import HOP_FACT_NAMES
     from argus_cli.schema import METRIC_FIELDS
 
     path = write_jsonl(tmp_path / "t.jsonl", TRACE_A)
-    con = load([str(path)], columns="metrics").con
-    hop_columns = {c for (c,) in con.execute("SELECT column_name FROM (DESCRIBE hops)").fetchall()}
-    loaded = {f.name for f in METRIC_FIELDS}
-    assert hop_columns - {"position", "_file", "_line", "_order"} <= loaded
-    assert not hop_columns & {"span_id", "parent_id", "agent", "model", "metadata", "error"}
+    for trace in (path, write_parquet(tmp_path / "t.parquet", TRACE_A)):
+        con = load([str(trace)], columns="metrics").con
+        described = con.execute("SELECT column_name, column_type FROM (DESCRIBE staged)")
+        staged = dict(described.fetchall())
+        # Only scalar facts are kept: no list, map, struct or JSON of any record is staged.
+        assert set(staged) == {"_file_index", "_line", "kind", "_error", *HOP_FACT_NAMES}
+        assert all(t.isalpha() for t in staged.values()), staged
+        described = con.execute("SELECT column_name FROM (DESCRIBE hops)")
+        hop_columns = {c for (c,) in described.fetchall()}
+        assert not hop_columns & {"span_id", "parent_id", "agent", "model", "metadata", "error"}
+    # The facts are derived from metric fields alone; the scan reads nothing else.
+    assert {f.name for f in METRIC_FIELDS} >= {"violations", "scores", "run_id", "ended_at"}
+    assert not {f.name for f in METRIC_FIELDS} & {"span_id", "metadata", "input", "output"}
 
     seen: list[str] = []
     real_load = analysis.load
@@ -423,6 +432,7 @@ def test_resource_limits_come_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("ARGUS_THREADS", "1")
     monkeypatch.setenv("ARGUS_MEMORY_LIMIT", "300MB")
     monkeypatch.setenv("ARGUS_TEMP_DIRECTORY", str(tmp_path / "spill"))
+    monkeypatch.setenv("ARGUS_WORK", "memory")
     con = load([str(path)]).con
     assert con.execute("SELECT current_setting('threads')").fetchone() == (1,)
     assert con.execute("SELECT current_setting('temp_directory')").fetchone() == (
@@ -430,4 +440,62 @@ def test_resource_limits_come_from_the_environment(tmp_path, monkeypatch):
     )
     monkeypatch.setenv("ARGUS_MEMORY_LIMIT", "lots")
     with pytest.raises(UsageError, match="ARGUS_MEMORY_LIMIT='lots' is not usable"):
+        load([str(path)])
+
+
+def test_large_loads_work_in_a_database_file_that_is_removed_after(tmp_path, monkeypatch):
+    """Past WORK_ON_DISK_BYTES the tables live in a compressed file, with bounded memory."""
+    from argus_cli import loading
+
+    path = write_jsonl(tmp_path / "t.jsonl", [*TRACE_A, *TRACE_B])
+    monkeypatch.setenv("ARGUS_TEMP_DIRECTORY", str(tmp_path / "tmp"))
+    monkeypatch.delenv("ARGUS_WORK", raising=False)
+    monkeypatch.delenv("ARGUS_MEMORY_LIMIT", raising=False)
+    in_memory = load([str(path)], columns="metrics")
+    assert in_memory.work_dir is None
+    assert in_memory.con.execute("SELECT current_database()").fetchone() == ("memory",)
+
+    monkeypatch.setattr(loading, "WORK_ON_DISK_BYTES", path.stat().st_size)
+    on_disk = load([str(path)], columns="metrics")
+    assert on_disk.work_dir is not None
+    assert Path(on_disk.work_dir).parent == tmp_path / "tmp"
+    con = on_disk.con
+    assert con.execute("SELECT current_database()").fetchone() == ("work",)
+    tables = dict(con.execute("SELECT table_name, database_name FROM duckdb_tables()").fetchall())
+    assert tables["staged"] == "work"
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    assert limit is not None and limit[0].startswith("953.6 MiB")  # 1GB, DuckDB's spelling
+    assert con.execute("SELECT current_setting('temp_directory')").fetchone() == (
+        str(Path(on_disk.work_dir) / "spill"),
+    )
+    on_disk.close()
+    assert not Path(on_disk.work_dir).exists()
+
+    # Parquet and gzip count eight times their size: they hold that much JSON.
+    parquet = write_parquet(tmp_path / "t.parquet", [*TRACE_A, *TRACE_B])
+    monkeypatch.setattr(loading, "WORK_ON_DISK_BYTES", parquet.stat().st_size * 8)
+    trace = load([str(parquet)], columns="metrics")
+    assert trace.work_dir is not None
+    trace.close()
+    monkeypatch.setattr(loading, "WORK_ON_DISK_BYTES", parquet.stat().st_size * 8 + 1)
+    assert load([str(parquet)], columns="metrics").work_dir is None
+
+
+def test_work_on_disk_gives_the_same_report_and_can_be_forced(tmp_path, monkeypatch):
+    from argus_cli.diagnostics import UsageError
+
+    path = write_jsonl(tmp_path / "t.jsonl", [*TRACE_A, *TRACE_B])
+    monkeypatch.setenv("ARGUS_TEMP_DIRECTORY", str(tmp_path / "tmp"))
+    reports = {}
+    for mode in ("memory", "disk"):
+        monkeypatch.setenv("ARGUS_WORK", mode)
+        reports[mode] = analyse([str(path)], quiet=True).to_dict()
+        trace = load([str(path)])  # whole records too: `argus query`, `trace`, `convert`
+        hops = trace.con.execute("SELECT * FROM hops ORDER BY _order").fetchall()
+        reports[mode]["hops"] = hops
+        trace.close()
+    assert reports["memory"] == reports["disk"]
+    assert list((tmp_path / "tmp").iterdir()) == []  # analyse closes what it opened
+    monkeypatch.setenv("ARGUS_WORK", "cloud")
+    with pytest.raises(UsageError, match="ARGUS_WORK='cloud' is not usable"):
         load([str(path)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -251,3 +252,32 @@ def test_hop_cost_and_latency_over_the_executions_that_recorded_them(report_of):
     assert x.total_cost_usd == pytest.approx(0.4)
     assert x.mean_cost_usd == pytest.approx(0.2)
     assert x.mean_latency_ms == pytest.approx(250.0)  # 100 and 400 (from the timestamps)
+
+
+def test_float_sums_do_not_depend_on_record_order(report_of):
+    """Float addition is not associative: in one order 0.1 + 0.2 + 0.3 is 0.6000000000000001.
+
+    Parallel scans and the position window hand rows to the aggregates in varying order, so
+    sums and means are taken exactly (as decimals): every order gives 0.6, 0.2 and the same
+    last digit of every score, run after run.
+    """
+    assert (0.1 + 0.2) + 0.3 != (0.3 + 0.2) + 0.1  # the premise
+    runs = [
+        [
+            hop(f"r{i}", "a", 1, cost_usd=cost, latency_ms=cost, scores={"groundedness": cost}),
+            hop(f"r{i}", "b", 2, cost_usd=cost, scores={"groundedness": 1 / 3}),
+        ]
+        for i, cost in enumerate((0.1, 0.2, 0.3))
+    ]
+    seen = set()
+    for order in ((0, 1, 2), (2, 1, 0), (1, 2, 0)):
+        report = report_of([record for i in order for record in runs[i]])
+        a, b = report.workflows[0].hops
+        assert a.total_cost_usd == 0.6 and b.total_cost_usd == 0.6
+        assert a.mean_cost_usd == pytest.approx(0.2, rel=1e-15)  # the exact total, divided
+        assert a.mean_latency_ms == pytest.approx(0.2, rel=1e-15)
+        assert report.workflows[0].g_arvis_scores.groundedness == pytest.approx(
+            (0.6 + 1.0) / 6, abs=1e-15
+        )
+        seen.add(json.dumps(report.to_dict(), sort_keys=True))
+    assert len(seen) == 1
