@@ -38,8 +38,9 @@ from argus_cli.report import (
 
 Z = 1.96  # the Wilson interval's z for 95%
 
+# One bucket of runs at a time (all of them unless the trace is large): see _hop_buckets.
 _M_HOPS = """
-CREATE OR REPLACE TABLE m_hops AS
+{verb}
 WITH counted AS (
     SELECT run_id, hop_id, workflow_id, {position} AS position, status, validated, high_stakes,
            confidence, correct, cost_usd, latency_ms, _order, started_at,
@@ -52,7 +53,7 @@ WITH counted AS (
            (validated AND has_violation) OR coalesce(correct = false, false) AS wrong,
            validated OR correct IS NOT NULL AS checked,
            safety_violation
-    FROM hop_facts WHERE status <> 'skipped'
+    FROM hop_facts WHERE status <> 'skipped' {bucket}
 ),
 per_run AS (
     SELECT run_id,
@@ -68,7 +69,7 @@ run_intent AS (
     SELECT run_id, CASE WHEN min_by(intent_checksum, _order) IS NOT NULL
                         THEN hash(min_by(intent_checksum, _order)) END AS checksum,
            count(DISTINCT intent_checksum) > 1 AS conflicting
-    FROM intents GROUP BY run_id
+    FROM intents WHERE true {bucket} GROUP BY run_id
 )
 SELECT c.* EXCLUDE (workflow_id, started_at), r.wf, r.last_position, r.origin_position,
        c.status = 'error' OR c.wrong AS failed,
@@ -320,6 +321,18 @@ ORDER BY wf, failed_runs DESC, origin_hop NULLS LAST
 """
 
 
+# m_hops ranks the hops of each run and joins each hop to its run: both hold a bucket's hops in
+# memory at once. Past this many hops, runs are split by a hash of run_id into buckets of about
+# this size, one statement each, so a large trace stays within the memory limit instead of
+# spilling (a bucket of 2 million hops fits well in 1 GB).
+BUCKET_HOPS = 2_000_000
+
+
+def _hop_buckets(con: duckdb.DuckDBPyConnection) -> int:
+    (hops,) = con.execute("SELECT count(*) FROM hop_facts").fetchone() or (0,)
+    return max(1, -(-hops // BUCKET_HOPS))
+
+
 def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """Build the metric tables; raise InputError when nothing is left to analyse."""
     workflow_filter = ""
@@ -332,13 +345,17 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         for op, moment in ((">=", settings.since), ("<=", settings.until))
         if moment is not None
     )
-    con.execute(
-        _M_HOPS.format(
-            position=position_sql("_order"),
-            workflow_filter=workflow_filter,
-            date_filter=date_filter,
+    buckets = _hop_buckets(con)
+    for bucket in range(buckets):
+        con.execute(
+            _M_HOPS.format(
+                verb="CREATE OR REPLACE TABLE m_hops AS" if bucket == 0 else "INSERT INTO m_hops",
+                position=position_sql("_order"),
+                bucket=f"AND hash(run_id) % {buckets} = {bucket}" if buckets > 1 else "",
+                workflow_filter=workflow_filter,
+                date_filter=date_filter,
+            )
         )
-    )
     (count,) = con.execute("SELECT count(*) FROM m_hops").fetchone() or (0,)
     if not count and date_filter:
         bounds = " and ".join(

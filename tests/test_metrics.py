@@ -281,3 +281,24 @@ def test_float_sums_do_not_depend_on_record_order(report_of):
         )
         seen.add(json.dumps(report.to_dict(), sort_keys=True))
     assert len(seen) == 1
+
+
+def test_large_traces_are_annotated_in_buckets_of_runs_with_the_same_numbers(
+    report_of, monkeypatch
+):
+    """Past BUCKET_HOPS hops, m_hops is built one hash bucket of runs at a time."""
+    from argus_cli import metrics
+
+    whole = report_of([*TRACE_A, *TRACE_B]).to_dict()
+    monkeypatch.setattr(metrics, "BUCKET_HOPS", 2)
+    seen: list[str] = []
+    real = metrics._hop_buckets
+
+    def spy(con):
+        buckets = real(con)
+        seen.append(str(buckets))
+        return buckets
+
+    monkeypatch.setattr(metrics, "_hop_buckets", spy)
+    assert report_of([*TRACE_A, *TRACE_B]).to_dict() == whole
+    assert int(seen[0]) > 3
