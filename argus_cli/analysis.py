@@ -9,13 +9,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from datetime import datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from argus_cli.diagnostics import report_bad_records
+from argus_cli.diagnostics import InputError, report_bad_records
 from argus_cli.findings import findings
 from argus_cli.importers import HopSpans, SourceFormat
 from argus_cli.loading import Columns, Trace, load
-from argus_cli.metrics import compute_report, prepare
+from argus_cli.metrics import compute_report, prepare, run_hops, run_summary
 from argus_cli.report import Report, Settings
 
 
@@ -92,6 +92,76 @@ def report_for(trace: Trace, settings: Settings) -> Report:
 
 
 def prepared(trace: Trace, settings: Settings) -> Trace:
-    """The trace with the metric tables built, for `argus runs` and `argus trace`."""
+    """The trace with the metric tables built, for `argus runs`."""
     prepare(trace.con, settings)
     return trace
+
+
+def traced_run(
+    trace: Trace,
+    run_id: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One run's summary and hops, for `argus trace`; InputError if absent or out of range.
+
+    `trace` must be loaded whole (columns="all"). Every run is prepared, not only those in
+    range, so that a run outside [since, until] is named as such rather than as missing.
+    """
+    prepare(trace.con, Settings())
+    summary = run_summary(trace.con, run_id)
+    ranged = since is not None or until is not None
+    if summary is None:
+        within = " within the --since/--until range" if ranged else ""
+        raise InputError(f"run {run_id!r} is not in {', '.join(trace.files)}{within}")
+    if ranged:
+        (start,) = trace.con.execute(
+            "SELECT max(started_at) FROM hops WHERE run_id = ? AND position = 1", [run_id]
+        ).fetchone() or (None,)
+        if start is None:
+            raise InputError(
+                f"run {run_id!r} is outside the --since/--until range: its first hop has no "
+                "started_at"
+            )
+        if (since is not None and start < since) or (until is not None and start > until):
+            raise InputError(
+                f"run {run_id!r} is outside the --since/--until range: its first hop started "
+                f"{start.isoformat()} (UTC)"
+            )
+    return summary, run_hops(trace.con, run_id)
+
+
+# The relations `argus query` shows, each with the run_id of its records.
+QUERY_RELATIONS = ("hops", "intents", "outcomes")
+
+
+def keep_runs_in_range(
+    trace: Trace, since: datetime | None = None, until: datetime | None = None
+) -> int | None:
+    """Delete from `hops`, `intents` and `outcomes` every record of a run out of range.
+
+    A run is in range when its first hop (SPEC position 1) started in [since, until], as
+    metrics.prepare decides for the reports; a run without started_at is out. `trace` must be
+    loaded whole (columns="all"): the relations are tables then. Returns the runs kept
+    (None without a bound: nothing is deleted).
+    """
+    con = trace.con
+    bounds = [(op, moment) for op, moment in ((">=", since), ("<=", until)) if moment is not None]
+    if not bounds:
+        return None
+    where = "".join(f" AND started_at {op} ?" for op, _ in bounds)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _runs_in_range AS SELECT DISTINCT run_id FROM hops "
+        f"WHERE position = 1 AND started_at IS NOT NULL{where}",
+        [moment for _, moment in bounds],
+    )
+    try:
+        for relation in QUERY_RELATIONS:
+            con.execute(
+                f"DELETE FROM {relation} WHERE run_id IS NULL "
+                "OR run_id NOT IN (SELECT run_id FROM _runs_in_range)"
+            )
+        (runs,) = con.execute("SELECT count(*) FROM _runs_in_range").fetchone() or (0,)
+    finally:
+        con.execute("DROP TABLE _runs_in_range")
+    return int(runs)

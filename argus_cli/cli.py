@@ -16,16 +16,23 @@ import duckdb
 import typer
 
 from argus_cli import __version__
-from argus_cli.analysis import open_trace, prepared, report_for
+from argus_cli.analysis import keep_runs_in_range, open_trace, prepared, report_for, traced_run
 from argus_cli.ci_outputs import write_github, write_junit
-from argus_cli.config import Config, diff_thresholds, gate_spec, load_config, settings_from
+from argus_cli.config import (
+    Config,
+    date_range,
+    diff_thresholds,
+    gate_spec,
+    load_config,
+    settings_from,
+)
 from argus_cli.converting import convert as convert_trace
-from argus_cli.diagnostics import ArgusError, ExitCode, InputError, UsageError, warn
+from argus_cli.diagnostics import ArgusError, ExitCode, UsageError, warn
 from argus_cli.diffing import diff_reports
 from argus_cli.gates import evaluate
 from argus_cli.importers import HopSpansChoice, InputFormat, chosen
 from argus_cli.loading import Columns, Trace
-from argus_cli.metrics import run_hops, run_rows, run_summary
+from argus_cli.metrics import run_rows
 from argus_cli.render import (
     REPORT_FORMATS,
     Format,
@@ -284,19 +291,25 @@ def trace(
     inputs: Inputs,
     run_id: Annotated[str, typer.Argument(help="The run to show.", show_default=False)],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+    since: Since = None,
+    until: Until = None,
     source_format: From = None,
     hop_spans: HopSpansOption = HopSpansChoice.agents,
     strict: Strict = False,
     quiet: Quiet = False,
 ) -> None:
-    """One run as a tree: hops, status, violations, drift, and the origin of its failure."""
+    """One run as a tree: hops, status, violations, drift, and the origin of its failure.
+
+    With --since/--until the run must have started in range: otherwise exit 2.
+    """
     with _cli_errors():
-        opened = _open(inputs, source_format, hop_spans, strict=strict, quiet=quiet)
-        loaded = prepared(opened, Settings())
-        summary = run_summary(loaded.con, run_id)
-        if summary is None:
-            raise InputError(f"run {run_id!r} is not in {', '.join(loaded.files)}")
-        render_trace(summary, run_hops(loaded.con, run_id), fmt, make_console())
+        first, last = date_range(since, until)
+        window = Settings(since=first, until=last)  # prunes date= partitions out of range
+        opened = _open(
+            inputs, source_format, hop_spans, strict=strict, quiet=quiet, settings=window
+        )
+        summary, hops = traced_run(opened, run_id, first, last)
+        render_trace(summary, hops, fmt, make_console())
 
 
 @app.command()
@@ -311,16 +324,30 @@ def query(
     fmt: Annotated[
         Format, typer.Option("--format", "-f", help="table, json, csv or markdown.")
     ] = Format.table,
+    since: Since = None,
+    until: Until = None,
     source_format: From = None,
     hop_spans: HopSpansOption = HopSpansChoice.agents,
     strict: Strict = False,
     quiet: Quiet = False,
 ) -> None:
-    """Run SQL over the loaded trace; unknown fields are columns too."""
+    """Run SQL over the loaded trace; unknown fields are columns too.
+
+    With --since/--until, hops, intents and outcomes hold only the records of runs in range.
+    """
     with _cli_errors():
+        first, last = date_range(since, until)
         loaded = _open(
-            inputs, source_format, hop_spans, strict=strict, quiet=quiet, keep_unknown=True
+            inputs,
+            source_format,
+            hop_spans,
+            strict=strict,
+            quiet=quiet,
+            keep_unknown=True,
+            settings=Settings(since=first, until=last),
         )
+        if keep_runs_in_range(loaded, first, last) == 0 and not quiet:
+            warn("no runs with a first hop started in the --since/--until range")
         try:
             cursor = loaded.con.execute(sql)
         except duckdb.Error as exc:
@@ -494,6 +521,8 @@ def diff(
     fmt: ReportFormat = Format.table,
     as_json: AsJson = False,
     workflow: Workflows = None,
+    since: Since = None,
+    until: Until = None,
     confident_threshold: ConfidentThreshold = None,
     cost_budget: CostBudget = None,
     config: ConfigPath = None,
@@ -504,7 +533,8 @@ def diff(
 
     Pass rate, silent-error rate, validation coverage, latency and cost per hop; end-to-end
     success and cascade risk per workflow. Rates are tested with a two-proportion z-test, so a
-    drop inside the noise is shown as "within noise", not as a regression.
+    drop inside the noise is shown as "within noise", not as a regression. --workflow, --since
+    and --until (or the settings file's workflows, since and until) apply to both traces.
 
     Exit codes: 0 no significant regression beyond --max-regression (or no gate); 1 one or
     more; 2 usage or input error.
@@ -517,15 +547,25 @@ def diff(
             confident_threshold=confident_threshold,
             cost_budget=cost_budget,
             workflows=workflow,
+            since=since,
+            until=until,
         )
         limit, significance = diff_thresholds(
             settings_file, max_regression=max_regression, alpha=alpha
         )
-        before = report_for(
-            open_trace([base], strict=strict, quiet=quiet, columns="metrics"), settings
-        )
-        after = report_for(
-            open_trace([candidate], strict=strict, quiet=quiet, columns="metrics"), settings
+        before, after = (
+            report_for(
+                open_trace(
+                    [side],
+                    strict=strict,
+                    quiet=quiet,
+                    columns="metrics",
+                    since=settings.since,
+                    until=settings.until,
+                ),
+                settings,
+            )
+            for side in (base, candidate)
         )
         result = diff_reports(before, after, alpha=significance, max_regression=limit)
         render_diff(result, fmt, make_console())

@@ -8,6 +8,8 @@ decided: a flag given on the command line, else the file, else the default (the 
     confident_threshold = 0.8          # SPEC 3
     cost_budget_usd = 1.0              # SPEC 5, inference_cost
     workflows = ["prior-auth"]         # only these workflows (like --workflow)
+    since = "2026-04-01"               # only runs whose first hop started then or later (--since)
+    until = "2026-04-30T12:00:00Z"     # ... then or earlier (--until); a bare date: the whole day
 
     [g_arvis_weights]                  # SPEC 5 composite; a dimension not named keeps weight 1
     safety = 2.0
@@ -60,6 +62,8 @@ _TOP_KEYS = (
     "confident_threshold",
     "cost_budget_usd",
     "workflows",
+    "since",
+    "until",
     "g_arvis_weights",
     "check",
     "diff",
@@ -100,6 +104,8 @@ class Config:
     cost_budget_usd: float | None = None
     g_arvis_weights: dict[str, float] = field(default_factory=dict)
     workflows: tuple[str, ...] | None = None
+    since: str | None = None  # as --since takes it: YYYY-MM-DD or RFC 3339
+    until: str | None = None
     check: CheckConfig = field(default_factory=CheckConfig)
     max_regression: float | None = None
     alpha: float | None = None
@@ -241,6 +247,10 @@ def _parse(data: dict[str, Any], file: Path, prefix: str) -> Config:
     budget = data.get("cost_budget_usd")
     if budget is not None and keys.number("cost_budget_usd", budget) <= 0:
         raise keys.error("cost_budget_usd", f"must be above 0, got {_show(budget)}")
+    since, first = _date_key(keys, "since", data.get("since"), end_of_day=False)
+    until, last = _date_key(keys, "until", data.get("until"), end_of_day=True)
+    if first is not None and last is not None and first > last:
+        raise keys.error("until", f"must not be before since, got {until!r} (since {since!r})")
     regression = diff.get("max_regression")
     alpha = diff.get("alpha")
     if alpha is not None and not 0.0 < keys.number("diff.alpha", alpha) < 1.0:
@@ -253,10 +263,26 @@ def _parse(data: dict[str, Any], file: Path, prefix: str) -> Config:
         cost_budget_usd=None if budget is None else float(budget),
         g_arvis_weights=weights,
         workflows=None if workflows is None else tuple(workflows),
+        since=since,
+        until=until,
         check=check,
         max_regression=None if regression is None else keys.unit("diff.max_regression", regression),
         alpha=None if alpha is None else float(alpha),
     )
+
+
+def _date_key(
+    keys: _Keys, key: str, value: Any, *, end_of_day: bool
+) -> tuple[str | None, datetime | None]:
+    """`since`/`until`: the text --since/--until would take (a TOML date or time is one too)."""
+    if value is None:
+        return None, None
+    text = value.isoformat() if isinstance(value, date) else value  # datetime is a date too
+    moment = _moment(text, end_of_day=end_of_day) if isinstance(text, str) else None
+    if moment is None:
+        expected = "must be a date YYYY-MM-DD or an RFC 3339 time"
+        raise keys.error(key, f"{expected}, got {_show(value)}")
+    return text, moment
 
 
 def _parse_check(keys: _Keys, raw: Any) -> CheckConfig:
@@ -325,10 +351,7 @@ def settings_from(
 ) -> Settings:
     """The metric settings: each flag given wins over the file, the file over the default."""
     _flag_unit("--confident-threshold", confident_threshold)
-    first = None if since is None else parse_moment("--since", since, end_of_day=False)
-    last = None if until is None else parse_moment("--until", until, end_of_day=True)
-    if first is not None and last is not None and first > last:
-        raise UsageError(f"--since {since} is after --until {until}")
+    first, last = date_range(since, until, config)
     if cost_budget is not None and not (math.isfinite(cost_budget) and cost_budget > 0):
         raise UsageError(f"--cost-budget must be above 0, got {cost_budget}")
     default = Settings()
@@ -346,12 +369,44 @@ def settings_from(
     )
 
 
+def date_range(
+    since: str | None, until: str | None, config: Config | None = None
+) -> tuple[datetime | None, datetime | None]:
+    """The run filter's bounds as naive UTC instants: each flag given wins over the file's key."""
+    config = config or Config()
+    bounds: list[tuple[datetime | None, str]] = []
+    for flag, key, text, filed, end_of_day in (
+        ("--since", "since", since, config.since, False),
+        ("--until", "until", until, config.until, True),
+    ):
+        if text is not None:
+            bounds.append((parse_moment(flag, text, end_of_day=end_of_day), f"{flag} {text}"))
+        elif filed is not None:
+            where = f" in {config.path}" if config.path is not None else ""
+            moment = parse_moment(key, filed, end_of_day=end_of_day)
+            bounds.append((moment, f"{key} = {filed!r}{where}"))
+        else:
+            bounds.append((None, ""))
+    (first, first_named), (last, last_named) = bounds
+    if first is not None and last is not None and first > last:
+        raise UsageError(f"{first_named} is after {last_named}")
+    return first, last
+
+
 def parse_moment(flag: str, text: str, *, end_of_day: bool) -> datetime:
     """A `--since`/`--until` value as a naive UTC instant, the way hop timestamps are held.
 
     A bare date YYYY-MM-DD means the whole day, so as an upper bound it is the day's last
     microsecond (DuckDB's timestamp resolution); RFC 3339 without an offset is UTC (SPEC 1.1).
     """
+    moment = _moment(text, end_of_day=end_of_day)
+    if moment is None:
+        raise UsageError(f"{flag} {text!r}: expected a date YYYY-MM-DD or an RFC 3339 time")
+    return moment
+
+
+def _moment(text: str, *, end_of_day: bool) -> datetime | None:
+    """parse_moment's instant, or None when `text` is neither a date nor an RFC 3339 time."""
     value = text.strip()
     try:
         if len(value) == 10:
@@ -361,9 +416,7 @@ def parse_moment(flag: str, text: str, *, end_of_day: bool) -> datetime:
             value = value[:-1] + "+00:00"
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise UsageError(
-            f"{flag} {text!r}: expected a date YYYY-MM-DD or an RFC 3339 time"
-        ) from None
+        return None
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     return moment

@@ -96,21 +96,19 @@ WITH per_run AS (
 ),
 outcome AS (
     SELECT run_id, bool_or(NOT correct) AS outcome_failed FROM outcomes GROUP BY run_id
+),
+judged AS (
+    SELECT p.* EXCLUDE (success_after_origin),
+           coalesce(o.outcome_failed, false) AS outcome_failed,
+           p.origin_position IS NOT NULL OR coalesce(o.outcome_failed, false) AS failed,
+           p.final_confidence IS NULL OR p.final_confidence >= {confident_threshold} AS confident,
+           CASE WHEN p.origin_position IS NOT NULL OR coalesce(o.outcome_failed, false)
+                THEN p.success_after_origin END AS blast_radius
+    FROM per_run p LEFT JOIN outcome o USING (run_id)
 )
-SELECT p.* EXCLUDE (success_after_origin),
-       coalesce(o.outcome_failed, false) AS outcome_failed,
-       p.origin_position IS NOT NULL OR coalesce(o.outcome_failed, false) AS failed,
-       p.final_confidence IS NULL OR p.final_confidence >= {confident_threshold} AS confident,
-       CASE WHEN p.origin_position IS NOT NULL OR coalesce(o.outcome_failed, false)
-            THEN p.success_after_origin END AS blast_radius
-FROM per_run p LEFT JOIN outcome o USING (run_id)
-"""
-
-_M_RUNS_CASCADE = """
-CREATE OR REPLACE TABLE m_runs AS
 SELECT *, failed AND origin_position IS NOT NULL AND origin_position < last_position
           AND blast_radius > 0 AND confident AS observed_cascade
-FROM m_runs
+FROM judged
 """
 
 _M_HOP_STATS = """
@@ -330,7 +328,7 @@ BUCKET_HOPS = 2_000_000
 
 def _hop_buckets(con: duckdb.DuckDBPyConnection) -> int:
     (hops,) = con.execute("SELECT count(*) FROM hop_facts").fetchone() or (0,)
-    return max(1, -(-hops // BUCKET_HOPS))
+    return max(1, -(-int(hops) // BUCKET_HOPS))
 
 
 def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
@@ -379,7 +377,6 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
             )
         raise InputError("no hop records to analyse (only skipped hops, intents or outcomes)")
     con.execute(_M_RUNS.format(confident_threshold=float(settings.confident_threshold)))
-    con.execute(_M_RUNS_CASCADE)
     con.execute(
         _M_HOP_STATS.format(
             z=Z,
