@@ -181,7 +181,8 @@ def write_dataset(
     target = Path(output)
     temporary = target.with_name(f".{target.name}.argus-{os.getpid()}.tmp")
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE dataset_records AS {dataset_sql(con)}")
+        # A table of the load's database: on disk (compressed) when the load works on disk.
+        con.execute(f"CREATE OR REPLACE TABLE dataset_records AS {dataset_sql(con)}")
         try:
             parts = con.execute(
                 "SELECT DISTINCT date, workflow_id FROM dataset_records ORDER BY ALL"
