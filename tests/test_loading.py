@@ -499,3 +499,88 @@ def test_work_on_disk_gives_the_same_report_and_can_be_forced(tmp_path, monkeypa
     monkeypatch.setenv("ARGUS_WORK", "cloud")
     with pytest.raises(UsageError, match="ARGUS_WORK='cloud' is not usable"):
         load([str(path)])
+
+
+@pytest.mark.parametrize("work", ["memory", "disk"])
+def test_one_dirty_file_among_clean_ones_keeps_every_record_in_input_order(
+    tmp_path, monkeypatch, work
+):
+    """Files are staged in one transaction; a fast path that raises (a line that is not JSON)
+    aborts it, and every file is staged again one transaction each. A fast path that only finds
+    bad records drops that file's rows inside the transaction and reads it line by line."""
+    from argus_cli import loading
+
+    monkeypatch.setenv("ARGUS_WORK", work)
+    monkeypatch.setenv("ARGUS_TEMP_DIRECTORY", str(tmp_path / "tmp"))
+    first = write_jsonl(tmp_path / "1.jsonl", TRACE_A)
+    torn = write_jsonl(tmp_path / "2.jsonl", [*TRACE_B, '{"run_id": "x", "hop_'])
+    out_of_range = {"run_id": "r9", "hop_id": "h", "confidence": 7}
+    typed = write_jsonl(tmp_path / "3.jsonl", [*TRACE_A[:3], out_of_range])
+    last = write_jsonl(tmp_path / "4.jsonl", TRACE_A[:1])
+    failures = []
+    real = loading._stage_files
+
+    def spy(*args, **kwargs):
+        try:
+            return real(*args, **kwargs)
+        except loading._FastPathFailed:
+            failures.append(kwargs.get("per_file", args[-1]))
+            raise
+
+    monkeypatch.setattr(loading, "_stage_files", spy)
+    trace = load([str(p) for p in (first, torn, typed, last)])
+    assert failures == [False]  # the all-files transaction failed once, then per file
+    assert [(Path(b.file).name, b.line) for b in trace.bad] == [
+        ("2.jsonl", len(TRACE_B) + 1),
+        ("3.jsonl", 4),
+    ]
+    rows = trace.con.execute(
+        "SELECT _file, _line FROM (SELECT _file, _line, _order FROM hops UNION ALL "
+        "SELECT _file, _line, _order FROM intents UNION ALL "
+        "SELECT _file, _line, _order FROM outcomes) ORDER BY _order"
+    ).fetchall()
+    assert [Path(f).name for f, _ in rows] == sorted(Path(f).name for f, _ in rows)
+    counts = {Path(f).name: 0 for f, _ in rows}
+    for f, _ in rows:
+        counts[Path(f).name] += 1
+    assert counts == {
+        "1.jsonl": len(TRACE_A),
+        "2.jsonl": len(TRACE_B),
+        "3.jsonl": 3,
+        "4.jsonl": 1,
+    }
+    trace.close()
+
+
+@pytest.mark.parametrize("work", ["memory", "disk"])
+def test_a_file_with_bad_records_is_restaged_line_by_line_in_the_same_transaction(
+    tmp_path, monkeypatch, work
+):
+    from argus_cli import loading
+
+    monkeypatch.setenv("ARGUS_WORK", work)
+    monkeypatch.setenv("ARGUS_TEMP_DIRECTORY", str(tmp_path / "tmp"))
+    out_of_range = {"run_id": "r9", "hop_id": "h", "confidence": 7}
+    paths = [
+        write_jsonl(tmp_path / "1.jsonl", TRACE_A),
+        write_jsonl(tmp_path / "2.jsonl", [*TRACE_B[:1], out_of_range, *TRACE_B[1:]]),
+        write_jsonl(tmp_path / "3.jsonl", TRACE_A[:2]),
+    ]
+    calls = []
+    real = loading._stage_files
+    monkeypatch.setattr(
+        loading, "_stage_files", lambda *a, **k: calls.append(k["per_file"]) or real(*a, **k)
+    )
+    trace = load([str(p) for p in paths])
+    assert calls == [False]  # one transaction: nothing raised
+    assert [(Path(b.file).name, b.line) for b in trace.bad] == [("2.jsonl", 2)]
+    rows = trace.con.execute(
+        "SELECT _file, _line FROM (SELECT _file, _line, _order FROM hops UNION ALL "
+        "SELECT _file, _line, _order FROM intents UNION ALL "
+        "SELECT _file, _line, _order FROM outcomes) ORDER BY _order"
+    ).fetchall()
+    expected = [("1.jsonl", n) for n in range(1, len(TRACE_A) + 1)]
+    expected += [("2.jsonl", 1), *(("2.jsonl", n) for n in range(3, len(TRACE_B) + 2))]
+    expected += [("3.jsonl", 1), ("3.jsonl", 2)]
+    assert [(Path(f).name, line) for f, line in rows] == expected
+    trace.close()
