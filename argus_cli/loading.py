@@ -12,7 +12,11 @@ SQL; no Python touches a record. Three ways in, one set of checks (`_error_sql`)
   that names every malformed record by file and line, so a clean file is parsed once and a
   dirty one at most twice.
 Explicit types also mean no guessing from the first 20,480 records, and files with different
-columns load side by side. `columns="metrics"` reads only the fields metrics.py uses.
+columns load side by side. `columns="metrics"` reads only the fields metrics.py uses, and keeps
+of each record only the scalars derived from them (`_HOP_FACTS`).
+
+Small inputs are loaded into an in-memory database; past WORK_ON_DISK_BYTES, into a database
+file in a private temporary folder, so that memory stays bounded whatever the input size.
 
 The loaded relations:
 
@@ -21,6 +25,8 @@ The loaded relations:
   `_file` and `_line` (where it came from) and `_order` (input order across all files).
 - `intents`, `outcomes`: the SPEC 1.2 and 1.3 records, with `intent_checksum` computed where
   the record lacks it.
+- `hop_facts`: what the metrics read of each hop (`_HOP_FACTS`, `_order`). With
+  `columns="metrics"` it, `intents` and `outcomes` are views over the narrow staged rows.
 With `keep_unknown=True` (for `argus query`) each relation also gets one column per unknown
 top-level field, and `record`, the whole record as JSON.
 """
