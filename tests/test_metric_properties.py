@@ -71,3 +71,41 @@ def test_metric_invariants(records):
     g = report.g_arvis_scores
     for value in g.to_dict().values():
         assert value is None or 0.0 <= value <= 1.0
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(traces(), st.integers(min_value=1, max_value=4))
+def test_where_the_work_happens_never_changes_a_number(records, bucket_hops):
+    """In memory, in a work file, whole or one hash bucket of runs at a time, whole records
+    (`hop_facts` over `hops`) or staged facts: the same report, to the last digit."""
+    import os
+
+    from argus_cli import metrics
+    from argus_cli.analysis import report_for
+    from argus_cli.loading import load
+    from argus_cli.report import Settings
+
+    reports = []
+    saved = os.environ.get("ARGUS_WORK"), metrics.BUCKET_HOPS
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            path = write_jsonl(Path(folder) / "t.jsonl", records)
+            for work, buckets, columns in (
+                ("memory", saved[1], "metrics"),
+                ("disk", bucket_hops, "metrics"),
+                ("memory", bucket_hops, "all"),
+            ):
+                os.environ["ARGUS_WORK"] = work
+                metrics.BUCKET_HOPS = buckets
+                trace = load([str(path)], columns=columns)
+                try:
+                    reports.append(report_for(trace, Settings()).to_dict())
+                finally:
+                    trace.close()
+    finally:
+        metrics.BUCKET_HOPS = saved[1]
+        if saved[0] is None:
+            os.environ.pop("ARGUS_WORK", None)
+        else:
+            os.environ["ARGUS_WORK"] = saved[0]
+    assert reports[0] == reports[1] == reports[2]
