@@ -584,3 +584,17 @@ def test_a_file_with_bad_records_is_restaged_line_by_line_in_the_same_transactio
     expected += [("3.jsonl", 1), ("3.jsonl", 2)]
     assert [(Path(f).name, line) for f, line in rows] == expected
     trace.close()
+
+
+def test_an_unusable_work_folder_is_one_clear_line(tmp_path, monkeypatch, runner):
+    from argus_cli.cli import app
+
+    path = write_jsonl(tmp_path / "t.jsonl", TRACE_A)
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("ARGUS_WORK", "disk")
+    monkeypatch.setenv("ARGUS_TEMP_DIRECTORY", str(tmp_path / "a-file" / "tmp"))
+    result = runner.invoke(app, ["report", str(path)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "cannot make a work folder" in result.stderr and "a-file" in result.stderr
