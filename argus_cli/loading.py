@@ -744,11 +744,33 @@ def _work_dir(sources: Sequence[Source]) -> str | None:
     parent = os.environ.get("ARGUS_TEMP_DIRECTORY") or tempfile.gettempdir()
     try:
         os.makedirs(parent, exist_ok=True)
-        work_dir = tempfile.mkdtemp(prefix="argus-work-", dir=parent)
+        _remove_abandoned_work_dirs(parent)
+        work_dir = tempfile.mkdtemp(prefix=f"{_WORK_PREFIX}{os.getpid()}-", dir=parent)
     except OSError as exc:
         raise InputError(f"{parent}: cannot make a work folder ({exc.strerror or exc})") from None
     _WORK_DIRS.append(work_dir)
     return work_dir
+
+
+_WORK_PREFIX = "argus-work-"
+
+
+def _remove_abandoned_work_dirs(parent: str) -> None:
+    """Work folders of argus processes that are gone (killed before their exit handler ran).
+
+    A folder is named after its process id; one whose process still runs (or that this user
+    may not signal) is left alone. Folders can be gigabytes: a killed run must not leave them.
+    """
+    for entry in Path(parent).glob(f"{_WORK_PREFIX}*-*"):
+        pid = entry.name[len(_WORK_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or not entry.is_dir():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except OSError:
+            continue  # alive under another user, or not ours to judge
 
 
 def _json_bytes(source: Source) -> int:

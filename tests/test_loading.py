@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -598,3 +599,33 @@ def test_an_unusable_work_folder_is_one_clear_line(tmp_path, monkeypatch, runner
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1
     assert "cannot make a work folder" in result.stderr and "a-file" in result.stderr
+
+
+def test_work_folders_of_killed_runs_are_swept_and_live_ones_kept(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead_pid = int(gone.stdout)
+    tmp = tmp_path / "tmp"
+    abandoned = tmp / f"argus-work-{dead_pid}-abc123"
+    (abandoned / "spill").mkdir(parents=True)
+    (abandoned / "work.duckdb").write_bytes(b"x" * 1024)
+    live = tmp / f"argus-work-{os.getppid()}-def456"  # the test runner's parent: alive
+    live.mkdir()
+    other = tmp / "argus-work-notes"  # not a work folder's name: left alone
+    other.mkdir()
+    monkeypatch.setenv("ARGUS_WORK", "disk")
+    monkeypatch.setenv("ARGUS_TEMP_DIRECTORY", str(tmp))
+    path = write_jsonl(tmp_path / "t.jsonl", TRACE_A)
+    trace = load([str(path)], columns="metrics")
+    assert trace.work_dir is not None
+    assert Path(trace.work_dir).name.startswith(f"argus-work-{os.getpid()}-")
+    assert not abandoned.exists()
+    assert live.exists() and other.exists()
+    trace.close()
