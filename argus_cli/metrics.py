@@ -7,12 +7,15 @@ Spark; the few DuckDB-only spellings are in the first step (`m_hops`), which onl
 The steps, each a table built from the ones before (in the load's database: memory or a work file):
 
 1. `m_hops`: the hops that count (not skipped, of the selected workflows), with their run's
-   workflow, whether each is wrong / checked / failed, and its drift flags.
+   workflow, whether each is wrong / checked / failed, and its drift flags; past BUCKET_HOPS
+   hops, built one hash bucket of runs at a time.
 2. `m_runs`: one row per run: failed or not, origin hop, blast radius, confident last hop,
    observed cascade.
 3. `m_hop_stats`: per (workflow, hop): SPEC 2 statistics, Wilson interval, canonical rank.
 4. `m_cascade`: SPEC 4 per workflow and per what-if scenario (one hop validated more).
-Then `compute_report` reads them into the report model.
+5. `m_variance`, `m_scope`, `m_hop_g_arvis`: SPEC 5, per workflow, overall and per hop.
+Sums and means of floats go through `exact`, so no figure depends on row order. Then
+`compute_report` reads them into the report model.
 """
 
 from __future__ import annotations
