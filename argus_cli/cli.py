@@ -32,7 +32,7 @@ from argus_cli.diffing import diff_reports
 from argus_cli.gates import evaluate
 from argus_cli.importers import HopSpansChoice, InputFormat, chosen
 from argus_cli.loading import Columns, Trace
-from argus_cli.metrics import run_rows
+from argus_cli.metrics import run_counts, run_rows
 from argus_cli.render import (
     REPORT_FORMATS,
     Format,
@@ -247,6 +247,11 @@ def report(
         render_report(report_for(trace, settings), fmt, make_console())
 
 
+# `argus runs` as a table shows this many runs unless --limit says otherwise: a large trace has
+# millions, which no one reads in a terminal (and Rich takes minutes to lay out).
+RUNS_SHOWN = 100
+
+
 @app.command()
 def runs(
     inputs: Inputs,
@@ -254,6 +259,16 @@ def runs(
     fmt: Annotated[
         Format, typer.Option("--format", "-f", help="table, json, csv or markdown.")
     ] = Format.table,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            "-n",
+            help=f"Show the first N runs (0: all). Default: {RUNS_SHOWN} in a table or "
+            "Markdown, all in JSON and CSV.",
+            show_default=False,
+        ),
+    ] = None,
     workflow: Workflows = None,
     since: Since = None,
     until: Until = None,
@@ -282,8 +297,15 @@ def runs(
             columns="metrics",
             settings=settings,
         )
+        if limit is not None and limit < 0:
+            raise UsageError(f"--limit must be 0 (all) or more, got {limit}")
+        if limit is None:
+            limit = RUNS_SHOWN if fmt in (Format.table, Format.markdown) else 0
         trace = prepared(loaded, settings)
-        render_runs(run_rows(trace.con, failed), fmt, make_console())
+        counts = run_counts(trace.con)
+        rows = run_rows(trace.con, failed, limit or None)
+        selected = counts[1] if failed else counts[0]
+        render_runs(rows, fmt, make_console(), counts, selected)
 
 
 @app.command()

@@ -556,16 +556,30 @@ def _workflow_report(
     )
 
 
-def run_rows(con: duckdb.DuckDBPyConnection, failed_only: bool) -> list[dict[str, Any]]:
-    """One row per run for `argus runs`: failed first, earliest origin and widest blast first."""
+def run_rows(
+    con: duckdb.DuckDBPyConnection, failed_only: bool, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """One row per run for `argus runs`: failed first, earliest origin and widest blast first.
+
+    `limit` keeps the first rows of that order (in SQL: a large trace has millions of runs).
+    """
     where = "WHERE failed" if failed_only else ""
+    top = f" LIMIT {int(limit)}" if limit is not None else ""
     return _rows(
         con,
         "SELECT run_id, wf AS workflow_id, failed, origin_hop, origin_position, hops, "
         "blast_radius, last_hop, final_confidence, observed_cascade, outcome_failed "
         f"FROM m_runs {where} "
-        "ORDER BY failed DESC, wf, origin_position NULLS LAST, blast_radius DESC, run_id",
+        f"ORDER BY failed DESC, wf, origin_position NULLS LAST, blast_radius DESC, run_id{top}",
     )
+
+
+def run_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """Runs, and failed runs, of the selection."""
+    (runs, failed) = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE failed) FROM m_runs"
+    ).fetchone() or (0, 0)
+    return int(runs), int(failed)
 
 
 def run_hops(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:

@@ -395,7 +395,15 @@ def _float_text(value: float) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def render_runs(rows: list[dict[str, Any]], fmt: Format, console: Console) -> None:
+def render_runs(
+    rows: list[dict[str, Any]],
+    fmt: Format,
+    console: Console,
+    counts: tuple[int, int] | None = None,
+    selected: int | None = None,
+) -> None:
+    """The runs table; `counts` (runs, failed) and `selected` (rows before a limit) say what a
+    limit left out, in the title."""
     if fmt is Format.json:
         console.file.write(to_json(rows))
         return
@@ -419,7 +427,10 @@ def render_runs(rows: list[dict[str, Any]], fmt: Format, console: Console) -> No
         row += [r["workflow_id"]] if several_workflows else []
         row += ["failed" if r["failed"] else "ok"] if mixed else []
         values.append(row)
-    title = f"{len(rows)} runs, {failed} failed"
+    runs, failed = counts or (len(rows), failed)
+    title = f"{runs} runs, {failed} failed"
+    if selected is not None and len(rows) < selected:
+        title += f"; the first {len(rows)} of {selected} shown (--limit 0 shows all)"
     render_rows(columns, values, fmt, console, title=title, no_wrap=True)
 
 

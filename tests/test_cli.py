@@ -183,3 +183,30 @@ def test_runs_reads_the_confident_threshold_from_config(runner, tmp_path, monkey
     flag = ["runs", trace, "-f", "json", "-q", "--confident-threshold", "0.8"]
     rows = json.loads(runner.invoke(app, flag).stdout)
     assert next(r for r in rows if r["run_id"] == "run3")["observed_cascade"] is False
+
+
+def test_runs_shows_the_first_runs_in_a_table_and_all_in_json(tmp_path, runner, monkeypatch):
+    """A large trace has millions of runs: a table shows the first RUNS_SHOWN unless --limit."""
+    from argus_cli import cli
+
+    records = [
+        {"run_id": f"r{i}", "hop_id": "h", "seq": 1, "status": "error" if i < 3 else "success"}
+        for i in range(12)
+    ]
+    path = str(write_jsonl(tmp_path / "t.jsonl", records))
+    monkeypatch.setattr(cli, "RUNS_SHOWN", 5)
+    shown = runner.invoke(app, ["runs", path])
+    assert shown.exit_code == 0
+    assert "12 runs, 3 failed; the first 5 of 12 shown (--limit 0 shows all)" in shown.stdout
+    assert sum(f"r{i} " in shown.stdout for i in range(12)) == 5
+    assert all(f"r{i} " in shown.stdout for i in range(3))  # failed runs come first
+    every = runner.invoke(app, ["runs", path, "--limit", "0"])
+    assert sum(f"r{i} " in every.stdout for i in range(12)) == 12
+    assert "shown" not in every.stdout
+    as_json = json.loads(runner.invoke(app, ["runs", path, "-f", "json"]).stdout)
+    assert len(as_json) == 12  # exports are whole unless a limit is asked for
+    assert len(json.loads(runner.invoke(app, ["runs", path, "-f", "json", "-n", "2"]).stdout)) == 2
+    failed = runner.invoke(app, ["runs", path, "--failed", "-n", "2"])
+    assert "12 runs, 3 failed; the first 2 of 3 shown" in failed.stdout
+    bad = runner.invoke(app, ["runs", path, "--limit", "-1"])
+    assert bad.exit_code == 2 and "--limit must be 0 (all) or more, got -1" in bad.stderr
