@@ -6,6 +6,7 @@ ways.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -56,7 +57,17 @@ def open_trace(
     )
     if not quiet:
         report_bad_records(trace.bad, trace.records)
+    trace.watched = progress is not None
     return trace
+
+
+def _computing(trace: Trace) -> contextlib.AbstractContextManager[None]:
+    """A spinner on stderr while the metrics are computed, when someone watches a long one."""
+    if not trace.watched:
+        return contextlib.nullcontext()
+    from argus_cli.render import working  # Rich only when someone watches stderr
+
+    return working("computing metrics")
 
 
 def analyse(
@@ -86,14 +97,16 @@ def analyse(
 
 
 def report_for(trace: Trace, settings: Settings) -> Report:
-    report = compute_report(trace.con, settings, trace.files, trace.records, len(trace.bad))
+    with _computing(trace):
+        report = compute_report(trace.con, settings, trace.files, trace.records, len(trace.bad))
     report.findings = findings(report)
     return report
 
 
 def prepared(trace: Trace, settings: Settings) -> Trace:
     """The trace with the metric tables built, for `argus runs`."""
-    prepare(trace.con, settings)
+    with _computing(trace):
+        prepare(trace.con, settings)
     return trace
 
 
@@ -108,7 +121,8 @@ def traced_run(
     `trace` must be loaded whole (columns="all"). Every run is prepared, not only those in
     range, so that a run outside [since, until] is named as such rather than as missing.
     """
-    prepare(trace.con, Settings())
+    with _computing(trace):
+        prepare(trace.con, Settings())
     summary = run_summary(trace.con, run_id)
     ranged = since is not None or until is not None
     if summary is None:

@@ -100,6 +100,7 @@ class Trace:
     records: int
     bad: list[BadRecord] = field(default_factory=list)
     work_dir: str | None = None  # the database file's folder, for a load worked on disk
+    watched: bool = False  # someone watches stderr: a long step may say what it is doing
 
     def close(self) -> None:
         """Close the database and remove its work folder (also done at exit if forgotten)."""

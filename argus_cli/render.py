@@ -1061,22 +1061,17 @@ class LoadProgressBar:
 
     @contextmanager
     def reading(self, con: Any, size: int) -> Iterator[None]:
-        stop = threading.Event()
-
-        def poll() -> None:
+        def poll(stop: threading.Event) -> None:
             while not stop.wait(self.interval):
                 if self._progress is None and time.monotonic() - self.started < self.delay:
                     continue
                 share = max(0.0, min(100.0, float(con.query_progress()))) / 100
                 self._show(self.done + share * size)
 
-        thread = threading.Thread(target=poll, name="argus-progress", daemon=True)
-        thread.start()
         try:
-            yield
+            with _alongside(poll, "argus-progress"):
+                yield
         finally:
-            stop.set()
-            thread.join()
             self.done += size
             if self._progress is not None:
                 self._show(self.done)
@@ -1100,6 +1095,42 @@ class LoadProgressBar:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+@contextmanager
+def working(label: str, console: Console | None = None, delay: float = 1.0) -> Iterator[None]:
+    """A spinner saying `label` on stderr while a step lasts past `delay` seconds.
+
+    After the load's bar, computing the metrics of millions of hops takes a while too; a quick
+    step shows nothing. Callers decide whether anyone is watching (see load_progress).
+    """
+    status = (console or Console(stderr=True, highlight=False)).status(label)
+    shown = threading.Event()
+
+    def later(done: threading.Event) -> None:
+        if not done.wait(delay):
+            status.start()
+            shown.set()
+
+    try:
+        with _alongside(later, "argus-working"):
+            yield
+    finally:
+        if shown.is_set():
+            status.stop()
+
+
+@contextmanager
+def _alongside(work: Callable[[threading.Event], None], name: str) -> Iterator[None]:
+    """Run `work(stop)` on a thread while the block runs; then set `stop` and wait for it."""
+    stop = threading.Event()
+    thread = threading.Thread(target=work, args=(stop,), name=name, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def load_progress(quiet: bool) -> LoadProgressBar | None:

@@ -38,3 +38,42 @@ def test_no_bar_when_quiet_or_piped(monkeypatch):
     monkeypatch.setattr("sys.stderr", io.StringIO())  # piped: not a terminal
     assert load_progress(quiet=False) is None
     assert load_progress(quiet=True) is None
+
+
+def test_a_spinner_says_what_a_long_step_does_and_a_quick_one_shows_nothing():
+    import time
+
+    from argus_cli.render import working
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=100)
+    with working("computing metrics", console, delay=0.0):
+        time.sleep(0.3)
+    assert "computing metrics" in screen.getvalue()
+
+    quiet_screen = io.StringIO()
+    console = Console(file=quiet_screen, force_terminal=True, width=100)
+    with working("computing metrics", console, delay=60.0):
+        pass
+    assert quiet_screen.getvalue() == ""
+
+
+def test_only_a_watched_trace_gets_the_spinner(tmp_path, monkeypatch):
+    from argus_cli import analysis, render
+
+    path = write_jsonl(tmp_path / "t.jsonl", [hop("r", "a", 1)])
+    labels: list[str] = []
+    real = render.working
+
+    def spy(label, *args, **kwargs):
+        labels.append(label)
+        return real(label, *args, **kwargs)
+
+    monkeypatch.setattr(render, "working", spy)
+    trace = analysis.open_trace([str(path)], columns="metrics")  # stderr is not a terminal
+    assert not trace.watched
+    analysis.report_for(trace, analysis.Settings())
+    assert labels == []
+    trace.watched = True  # as open_trace sets it when a person watches stderr
+    analysis.prepared(trace, analysis.Settings())
+    assert labels == ["computing metrics"]
