@@ -16,7 +16,13 @@ from argus_cli.diagnostics import InputError, report_bad_records
 from argus_cli.findings import findings
 from argus_cli.importers import HopSpans, SourceFormat
 from argus_cli.loading import Columns, Trace, load
-from argus_cli.metrics import compute_report, prepare, run_hops, run_summary
+from argus_cli.metrics import (
+    compute_report,
+    prepare,
+    run_hops,
+    run_summary,
+    started_in_range,
+)
 from argus_cli.report import Report, Settings
 
 
@@ -129,15 +135,17 @@ def traced_run(
         within = " within the --since/--until range" if ranged else ""
         raise InputError(f"run {run_id!r} is not in {', '.join(trace.files)}{within}")
     if ranged:
-        (start,) = trace.con.execute(
-            "SELECT max(started_at) FROM hops WHERE run_id = ? AND position = 1", [run_id]
-        ).fetchone() or (None,)
+        start, in_range = trace.con.execute(
+            f"SELECT max(started_at), bool_or(true {started_in_range('started_at', since, until)}) "
+            "FROM hops WHERE run_id = ? AND position = 1",
+            [run_id],
+        ).fetchone() or (None, None)
         if start is None:
             raise InputError(
                 f"run {run_id!r} is outside the --since/--until range: its first hop has no "
                 "started_at"
             )
-        if (since is not None and start < since) or (until is not None and start > until):
+        if not in_range:
             raise InputError(
                 f"run {run_id!r} is outside the --since/--until range: its first hop started "
                 f"{start.isoformat()} (UTC)"
@@ -160,14 +168,11 @@ def keep_runs_in_range(
     (None without a bound: nothing is deleted).
     """
     con = trace.con
-    bounds = [(op, moment) for op, moment in ((">=", since), ("<=", until)) if moment is not None]
-    if not bounds:
+    if since is None and until is None:
         return None
-    where = "".join(f" AND started_at {op} ?" for op, _ in bounds)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _runs_in_range AS SELECT DISTINCT run_id FROM hops "
-        f"WHERE position = 1 AND started_at IS NOT NULL{where}",
-        [moment for _, moment in bounds],
+        f"WHERE position = 1 {started_in_range('started_at', since, until)}"
     )
     try:
         for relation in QUERY_RELATIONS:

@@ -501,13 +501,14 @@ def check(
             require_high_stakes_validation=require_high_stakes_validation,
             min_runs=min_runs,
         )
-        trace = open_trace(
+        trace = _open(
             inputs,
+            None,
+            HopSpansChoice.agents,
             strict=strict,
             quiet=quiet,
             columns="metrics",
-            since=settings.since,
-            until=settings.until,
+            settings=settings,
         )
         result = evaluate(report_for(trace, settings), spec)
         for note in () if quiet else result.notes:
@@ -577,13 +578,14 @@ def diff(
         )
         before, after = (
             report_for(
-                open_trace(
+                _open(
                     [side],
+                    None,
+                    HopSpansChoice.agents,
                     strict=strict,
                     quiet=quiet,
                     columns="metrics",
-                    since=settings.since,
-                    until=settings.until,
+                    settings=settings,
                 ),
                 settings,
             )
@@ -691,7 +693,14 @@ def reliability(
             if improve_to is not None:
                 upto = rel.parse_rate("--improve-to", improve_to)
             settings = Settings(workflows=(workflow,) if workflow else ())
-            loaded = open_trace(source or [], strict=strict, quiet=quiet, columns="metrics")
+            loaded = _open(
+                source or [],
+                None,
+                HopSpansChoice.agents,
+                strict=strict,
+                quiet=quiet,
+                columns="metrics",
+            )
             report = report_for(loaded, settings)
             plan = rel.trace_plan(report, sets, upto, goal)
         else:

@@ -708,7 +708,6 @@ def load(
     finally:
         _remove_temp_files()
     records, bad = _check_staged(con, sources, strict)
-    _check_imported(con, sources)
     # Metrics read the staged facts once (into m_hops), through views: no copy of any record.
     # `trace`, `query` and `convert` get tables of whole records.
     if facts:
@@ -725,7 +724,7 @@ def load(
 # connect): some 1.3 million hops. Below it, working in memory is faster and peaks under 1 GB.
 WORK_ON_DISK_BYTES = 1024 * 1024 * 1024
 # Parquet and gzip hold about an eighth of the bytes of the same records as JSON Lines.
-_PACKED_RATIO = 8
+PACKED_RATIO = 8
 # The memory DuckDB may use when it works in a database file and the user has not said.
 DEFAULT_DISK_MEMORY_LIMIT = "1GB"
 
@@ -776,7 +775,7 @@ def _remove_abandoned_work_dirs(parent: str) -> None:
 
 def _json_bytes(source: Source) -> int:
     packed = source.gzip or source.format == "parquet"
-    return _size(source) * (_PACKED_RATIO if packed else 1)
+    return _size(source) * (PACKED_RATIO if packed else 1)
 
 
 _WORK_DIRS: list[str] = []
@@ -832,15 +831,6 @@ def _with_format(source: Source, forced: SourceFormat | None, hop_spans: HopSpan
     """The file's format: argus records keep the reader their first bytes chose."""
     found = forced or detect_format(Path(source.path), source.display)
     return source if found == "argus" else replace(source, format=found, hop_spans=hop_spans)
-
-
-def _check_imported(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> None:
-    """A foreign file that maps to no record at all is refused, saying why, not reported empty."""
-    counts = dict(con.execute("SELECT _file_index, count(*) FROM staged GROUP BY ALL").fetchall())
-    for index, source in enumerate(sources):
-        if source.format in ("otlp", "langfuse") and not counts.get(index):
-            message = no_hops_message(source.format, source.hop_spans)
-            raise InputError(f"{source.display}: {message}")
 
 
 def _size(source: Source) -> int:
@@ -962,7 +952,10 @@ def _first_line(exc: BaseException) -> str:
 def _check_staged(
     con: duckdb.DuckDBPyConnection, sources: list[Source], strict: bool
 ) -> tuple[int, list[BadRecord]]:
-    """Count records, collect the bad ones, and refuse inputs with no usable record at all."""
+    """Count records, collect the bad ones, and refuse inputs with no usable record at all.
+
+    A foreign file that maps to no record at all is refused too, saying why, not reported empty.
+    """
     per_file = con.execute(
         "SELECT _file_index, count(*), count(_error) FROM staged GROUP BY ALL ORDER BY 1"
     ).fetchall()
@@ -984,6 +977,11 @@ def _check_staged(
     bad = [BadRecord(sources[i].display, line, _bad_reason(sources[i], e)) for i, line, e in rows]
     if strict and bad:
         raise InputError(f"{bad[0]} (--strict: malformed records are fatal)")
+    counts = {index: records for index, records, _ in per_file}
+    for index, source in enumerate(sources):
+        if source.format in ("otlp", "langfuse") and not counts.get(index):
+            message = no_hops_message(source.format, source.hop_spans)
+            raise InputError(f"{source.display}: {message}")
     return total, bad
 
 

@@ -20,6 +20,7 @@ Sums and means of floats go through `exact`, so no figure depends on row order. 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -334,18 +335,26 @@ def _hop_buckets(con: duckdb.DuckDBPyConnection) -> int:
     return max(1, -(-int(hops) // BUCKET_HOPS))
 
 
+def started_in_range(start: str, since: datetime | None, until: datetime | None) -> str:
+    """`AND` conditions that a run's start (a run's first hop's `started_at`) is in range.
+
+    A run's date is its first hop's start: a run without one is out of any range. Empty
+    without bounds.
+    """
+    return "".join(
+        f"AND {start} {op} TIMESTAMP '{moment.isoformat(sep=' ')}' "
+        for op, moment in ((">=", since), ("<=", until))
+        if moment is not None
+    )
+
+
 def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """Build the metric tables; raise InputError when nothing is left to analyse."""
     workflow_filter = ""
     if settings.workflows:
         names = ", ".join("'" + w.replace("'", "''") + "'" for w in settings.workflows)
         workflow_filter = f"AND r.wf IN ({names})"
-    # A run's date is its first hop's start: a run without one is out of any range.
-    date_filter = "".join(
-        f"AND r.run_start {op} TIMESTAMP '{moment.isoformat(sep=' ')}' "
-        for op, moment in ((">=", settings.since), ("<=", settings.until))
-        if moment is not None
-    )
+    date_filter = started_in_range("r.run_start", settings.since, settings.until)
     buckets = _hop_buckets(con)
     for bucket in range(buckets):
         con.execute(
@@ -446,12 +455,7 @@ def compute_report(
         "AND a.hop_id = w.hop_id WHERE w.scenario = w.hop_id "
         "ORDER BY w.wf, proposed, w.hop_id",
     )
-    causes = _rows(
-        con,
-        "SELECT wf, origin_hop, count(*) AS failed_runs, avg(blast_radius) AS mean_blast_radius "
-        "FROM m_runs WHERE failed GROUP BY wf, origin_hop "
-        "ORDER BY wf, failed_runs DESC, origin_hop NULLS LAST",
-    )
+    causes = _rows(con, _ROOT_CAUSES)
     workflows = [
         _workflow_report(
             scopes[wf],

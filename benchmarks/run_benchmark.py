@@ -31,9 +31,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from argus_cli.loading import PACKED_RATIO, WORK_ON_DISK_BYTES
+
 HERE = Path(__file__).resolve().parent
-# argus_cli.loading.WORK_ON_DISK_BYTES, kept here so the script needs no argus import.
-WORK_ON_DISK_BYTES = 1024 * 1024 * 1024
 
 NARROW_JSON = """
 import duckdb, sys
@@ -156,7 +156,7 @@ def run(sizes: list[int], work: Path, seed: int, repeat: int) -> list[Result]:
         ]
         # Past WORK_ON_DISK_BYTES argus works in a database file with a 1 GB memory limit; the
         # table also shows what forcing it to work in memory costs and saves.
-        packed = 8 * parquet.stat().st_size  # loading._json_bytes's estimate
+        packed = PACKED_RATIO * parquet.stat().st_size  # as the loader estimates it
         for fmt, path, size_in_json in (
             ("jsonl", jsonl, jsonl.stat().st_size),
             ("parquet", parquet, packed),
