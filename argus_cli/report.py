@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 G_ARVIS_DIMENSIONS = (
     "groundedness",
     "accuracy",
@@ -85,14 +85,20 @@ class HopStats:
     total_cost_usd: float | None
     mean_cost_usd: float | None  # over the executions that recorded a cost
     g_arvis_scores: GArvis = field(default_factory=GArvis)
+    # SPEC 3.1: errors whose caller did not fail (retried, fallen back from); they fail no run.
+    handled_errors: int = 0
+    # SPEC 4: hops that runs choose between (alternative routes) share a stage.
+    stage: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "hop_id": self.hop_id,
             "executions": self.executions,
             "errors": self.errors,
+            "handled_errors": self.handled_errors,
             "checked": self.checked,
             "wrong": self.wrong,
+            "stage": self.stage,
             "error_rate": self.error_rate,
             "silent_error_rate": self.silent_error_rate,
             "pass_rate": self.pass_rate,
@@ -179,6 +185,9 @@ class WorkflowReport:
     drift: Drift
     g_arvis_scores: GArvis
     what_if: list[WhatIf] = field(default_factory=list)
+    # Runs whose final hop recorded a confidence: with none, every answer counts as confident
+    # (SPEC 3.1's worst case) and the report says so.
+    runs_with_final_confidence: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -195,6 +204,7 @@ class WorkflowReport:
             "failed_runs": self.failed_runs,
             "g_arvis_scores": self.g_arvis_scores.to_dict(),
             "what_if": [w.to_dict() for w in self.what_if],
+            "runs_with_final_confidence": self.runs_with_final_confidence,
         }
 
 
