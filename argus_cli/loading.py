@@ -1065,6 +1065,10 @@ _HOP_FACTS: tuple[tuple[str, str], ...] = (
     ("run_id", "run_id"),
     ("hop_id", "hop_id"),
     ("workflow_id", "coalesce(workflow_id, 'default')"),
+    # The run tree (SPEC 3.1): only compared, so digests in metrics mode; metrics.py hashes
+    # both again and applies span_id's default there, where positions are known.
+    ("span_id", "span_id"),
+    ("parent_id", "parent_id"),
     ("seq", "seq"),
     ("started_at", "started_at"),
     ("status", "status"),

@@ -90,6 +90,8 @@ _METRIC_NAMES = frozenset(
         "run_id",
         "hop_id",
         "workflow_id",
+        "span_id",
+        "parent_id",
         "seq",
         "status",
         "validated",
@@ -109,7 +111,9 @@ _METRIC_NAMES = frozenset(
         "constraints",
     }
 )
-_COMPARED_ONLY = frozenset({"input_hash", "output_hash", "intent_checksum"})
+_COMPARED_ONLY = frozenset(
+    {"span_id", "parent_id", "input_hash", "output_hash", "intent_checksum"}
+)
 METRIC_FIELDS: tuple[Field, ...] = tuple(
     replace(f, shape="digest") if f.name in _COMPARED_ONLY else f
     for f in FIELDS
