@@ -524,8 +524,9 @@ class TraceGenerator:
         conflict_at = 1 + int(rand() * (len(hops) - 1)) if rand() < wf.conflict_rate else -1
         drifted: str | None = None
         tainted = any_wrong = fatal = False
-        parent: str | None = None
         t = start
+        # A chain: each hop passes its output on, and none is the caller of the next, so every
+        # hop is top-level and has no parent_id (SPEC 1.1).
         for index, hs in enumerate(hops):
             seq = index + 1
             if index == conflict_at:  # an agent rewrote the goal; later hops read the new one
@@ -554,13 +555,13 @@ class TraceGenerator:
             if hs.skip_rate and rand() < hs.skip_rate:
                 end = t + 1 + int(rand() * 3)
                 records.append(
-                    (kind, run_id, workflow_id, hop_id, span_id, parent, hs.agent, seq,
+                    (kind, run_id, workflow_id, hop_id, span_id, None, hs.agent, seq,
                      "skipped", None, None, t, end, float(end - t), None, None, None, None,
                      False, None, False, None, None, None, None, hop_checksum,
                      (("skip_reason", hs.skip_reason),), tenant)
                 )  # fmt: skip
                 t = end
-                continue  # hands nothing on: the next hop's parent stays the previous one
+                continue  # hands nothing on
 
             models = hs.models
             model = models[0] if len(models) == 1 or rand() < 0.9 else models[1]
@@ -586,7 +587,7 @@ class TraceGenerator:
                 if not fatal:
                     meta = (*meta, ("fallback", "cached_previous_output"))
                 records.append(
-                    (kind, run_id, workflow_id, hop_id, span_id, parent, hs.agent, seq,
+                    (kind, run_id, workflow_id, hop_id, span_id, None, hs.agent, seq,
                      "error", error, model, t, end, latency, in_tok, 0, in_tok * price_in / 1e6,
                      None, False, None, False, None, None, input_hash, None, hop_checksum,
                      meta, tenant)
@@ -594,7 +595,7 @@ class TraceGenerator:
                 t = end
                 if fatal:
                     break
-                continue  # the next hop gets the previous output: same truth, same parent
+                continue  # the next hop gets the previous output: same truth
 
             # Truth: a clean input goes wrong at the silent rate; a wrong one usually stays wrong.
             wrong = rand() < (hs.carry_rate if tainted else hs.silent_rate)
@@ -645,13 +646,12 @@ class TraceGenerator:
             if rand() < 0.05:
                 meta = (*meta, ("attempt", 2))
             records.append(
-                (kind, run_id, workflow_id, hop_id, span_id, parent, hs.agent, seq, "success",
+                (kind, run_id, workflow_id, hop_id, span_id, None, hs.agent, seq, "success",
                  None, model, t, end, latency_ms, in_tok, out_tok, cost, confidence, validated,
                  violations, high_stakes, correct, scores, input_hash, output_hash,
                  hop_checksum, meta, tenant)
             )  # fmt: skip
             t = end
-            parent = span_id
 
         if not fatal and rand() < wf.outcome_share:
             outcome: Record = {
