@@ -18,7 +18,7 @@ _EXPORTS = {
     "AgentTracer": "argus_cli.tracing",
     "WorkflowTracer": "argus_cli.tracing",
     "EmptyTraceError": "argus_cli.tracing",
-    "payload_hash": "argus_cli.tracing",
+    "payload_hash": "argus_cli.records",
     "ValidationContract": "argus_cli.contracts",
     "ContractViolation": "argus_cli.contracts",
     "ValidatedAgent": "argus_cli.contracts",
@@ -51,6 +51,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from argus_cli.contracts import ContractViolation, ValidatedAgent, ValidationContract
+    from argus_cli.records import payload_hash
     from argus_cli.scoring import GARVISScorer, TraceReport
     from argus_cli.state import (
         AgentWriteContract,
@@ -59,7 +60,7 @@ if TYPE_CHECKING:
         SharedStateStore,
         StateContract,
     )
-    from argus_cli.tracing import AgentTracer, EmptyTraceError, WorkflowTracer, payload_hash
+    from argus_cli.tracing import AgentTracer, EmptyTraceError, WorkflowTracer
 
 
 def __getattr__(name: str) -> Any:

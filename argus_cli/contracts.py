@@ -35,6 +35,8 @@ class ContractViolation(Exception):
     """An output broke its contract; raised after the hop (with its violations) was recorded.
 
     `output` is the offending output, for a caller that routes it to review instead of failing.
+    `span_id` is the hop whose output it was: that hop stays `success` (it is wrong, not in
+    error) when the exception leaves it, while a caller it travels up through records an error.
     """
 
     def __init__(
@@ -44,11 +46,13 @@ class ContractViolation(Exception):
         hop_id: str | None = None,
         violations: Sequence[str] = (),
         output: Any = None,
+        span_id: str | None = None,
     ) -> None:
         super().__init__(message)
         self.hop_id = hop_id
         self.violations = list(violations)
         self.output = output
+        self.span_id = span_id
 
 
 # --------------------------------------------------------------------------------------------
@@ -419,5 +423,6 @@ class ValidatedAgent:
                 hop_id=hop.hop_id,
                 violations=violations,
                 output=output,
+                span_id=hop.span_id,
             )
         return output

@@ -2,31 +2,25 @@
 
 A tracer records the runs of one workflow (SPEC 8). `tracer.hop(hop_id)` is a context manager:
 entering it gives the hop its place in the run (`run_id`, `seq` in start order, a `span_id`, and
-the enclosing hop's `span_id` as `parent_id`) and starts the clock; leaving it writes exactly one
-`hop` record. An exception that escapes the block is recorded as `status: "error"` and re-raised,
-so failures are in the trace without anyone remembering to log them. `record_hop` writes a record
-in one call, for code that times its own work.
+the enclosing hop's `span_id` as `parent_id`: its caller) and starts the clock; leaving it writes
+exactly one `hop` record. A hop opened after another has ended, in the same block, is its
+sibling, not its child: a chain's hops are all top-level. An exception that escapes the block is
+recorded as `status: "error"` and re-raised, so failures are in the trace without anyone
+remembering to log them; an exception that the block catches (a retried tool call, a fallback)
+leaves the hop a success, and the child that raised it is a handled error (SPEC 3.1).
+`record_hop` writes a record in one call, for code that times its own work.
 
 The open hops live in a context variable, so nesting is right per thread and per asyncio task,
-and the shared state store can stamp the hop that reads the intent with its checksum.
-
-Fields are checked against schema.FIELDS when they are recorded, not when the trace is read: a
-wrong type is a bug at the call site, and the loader would otherwise skip the whole record.
-Payloads are fingerprinted (sha256 of canonical JSON) and kept in the record only when the tracer
-is asked to store them: a trace is often kept longer, and by more people, than the payloads.
-Nothing here imports DuckDB or pyarrow until `finalize()` or a Parquet sink needs them.
+and the shared state store can stamp the hop that reads the intent with its checksum. What a
+record holds, and how its fields are checked, is argus_cli.records. Nothing here imports DuckDB
+or pyarrow until `finalize()` or a Parquet sink needs them.
 """
 
 from __future__ import annotations
 
-import base64
 import contextvars
 import dataclasses
 import datetime as dt
-import enum
-import hashlib
-import math
-import numbers
 import os
 import re
 import sys
@@ -36,11 +30,23 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal
 
 from argus_cli.diagnostics import InputError
+from argus_cli.records import (
+    UNSET,
+    HopFields,
+    Placement,
+    Stamp,
+    check_field,
+    checked_fields,
+    describe_error,
+    hop_record,
+    rfc3339,
+    to_epoch,
+)
 from argus_cli.report import G_ARVIS_DIMENSIONS, Settings
-from argus_cli.schema import FIELDS, STATUSES, Shape, canonical_json, intent_checksum
+from argus_cli.schema import intent_checksum
 from argus_cli.sinks import JsonlSink, ParquetSink, Sink
 
 if TYPE_CHECKING:
@@ -56,215 +62,13 @@ DEFAULT_TRACE_DIR = "argus-traces"
 TraceFormat = Literal["jsonl", "parquet"]
 
 
-class _Unset(enum.Enum):
-    UNSET = 0
-
-
-_UNSET = _Unset.UNSET
-
-
 class EmptyTraceError(InputError):
     """`finalize()` was called on a tracer with nothing to report."""
 
 
-class HopFields(TypedDict, total=False):
-    """The SPEC 1.1 fields a hop can record; None means "not recorded"."""
-
-    input: Any
-    agent: str | None
-    model: str | None
-    status: Literal["success", "error", "skipped"] | None
-    error: str | None
-    confidence: float | None
-    input_tokens: int | None
-    output_tokens: int | None
-    cost_usd: float | None
-    scores: Mapping[str, float] | None
-    violations: Sequence[str | Mapping[str, Any]] | None
-    validated: bool | None
-    high_stakes: bool | None
-    correct: bool | None
-    input_hash: str | None
-    output_hash: str | None
-    intent_checksum: str | None
-    metadata: Mapping[str, Any] | None
-
-
-_HOP_FIELD_NAMES = frozenset(HopFields.__annotations__)
-
-# The order fields are written in: the SPEC's (schema.FIELDS), so a trace reads well with `head`.
-_HOP_ORDER = (*(f.name for f in FIELDS if "hop" in f.kinds), "input", "output")
-
-
-# --------------------------------------------------------------------------------------------
-# Payloads
-
-
-def to_jsonable(value: Any) -> Any:
-    """A JSON value for any payload, so that every payload can be hashed and stored.
-
-    Pydantic models, dataclasses, enums, dates, bytes and sets get a stable JSON spelling;
-    anything else falls back to `str()`, whose hash is only as stable as that string.
-    """
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else repr(value)  # NaN is not JSON
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, set | frozenset):
-        return sorted((to_jsonable(v) for v in value), key=canonical_json)
-    if isinstance(value, enum.Enum):
-        return to_jsonable(value.value)
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, bytes | bytearray | memoryview):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    model_dump = getattr(value, "model_dump", None)
-    if callable(model_dump):  # pydantic v2, without importing it
-        return to_jsonable(model_dump(mode="json"))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return to_jsonable(dataclasses.asdict(value))
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        return to_jsonable(float(value))
-    return str(value)
-
-
-def payload_hash(value: Any) -> str:
-    """sha256 hex of a payload's canonical JSON: equal payloads give equal `*_hash` fields."""
-    return hashlib.sha256(canonical_json(to_jsonable(value)).encode("utf-8")).hexdigest()
-
-
-# --------------------------------------------------------------------------------------------
-# Checking fields as they are recorded
-
-_SHAPES: dict[str, Shape] = {f.name: f.shape for f in FIELDS}
-_EXPECTED: dict[Shape, str] = {
-    "string": "a string",
-    "int": "a whole number",
-    "float": "a finite number",
-    "unit": "a number in 0..1",
-    "bool": "True or False",
-    "timestamp": "a timestamp",
-    "violations": "a list of 'category:rule' strings or {rule, severity, category} mappings",
-    "scores": "a mapping of names to numbers in 0..1",
-    "strings": "a list of strings",
-    "object": "a mapping",
-}
-
-
-def _bad(name: str, shape: Shape, value: Any) -> TypeError:
-    return TypeError(f"field {name!r} must be {_EXPECTED[shape]}, got {value!r}")
-
-
-def _unit(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise _bad(name, "unit", value)
-    number = float(value)
-    if not 0.0 <= number <= 1.0:  # NaN fails this too
-        raise ValueError(f"field {name!r} must be a number in 0..1, got {value!r}")
-    return number
-
-
-def _violation(item: Any) -> str | dict[str, Any]:
-    if isinstance(item, str):
-        return item
-    if isinstance(item, Mapping) and isinstance(item.get("rule"), str):
-        extra = set(item) - {"rule", "severity", "category"}
-        if not extra and all(isinstance(item.get(k), str | None) for k in ("severity", "category")):
-            return {k: item[k] for k in ("rule", "severity", "category") if k in item}
-    raise _bad("violations", "violations", [item])
-
-
-def check_field(name: str, value: Any) -> Any:
-    """The value as it will be written, or TypeError/ValueError naming the field."""
-    shape = _SHAPES[name]
-    if shape == "string":
-        if not isinstance(value, str):
-            raise _bad(name, shape, value)
-        if name == "status" and value not in STATUSES:
-            raise ValueError(f"field 'status' must be one of {', '.join(STATUSES)}, got {value!r}")
-        return value
-    if shape == "bool":
-        if not isinstance(value, bool):
-            raise _bad(name, shape, value)
-        return value
-    if shape == "int":
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise _bad(name, shape, value)
-        return int(value)
-    if shape == "float":
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise _bad(name, shape, value)
-        if not math.isfinite(float(value)):
-            raise ValueError(f"field {name!r} must be a finite number, got {value!r}")
-        return float(value)
-    if shape == "unit":
-        return _unit(name, value)
-    if shape == "scores":
-        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-            raise _bad(name, shape, value)
-        return {k: _unit(f"{name}.{k}", v) for k, v in value.items()}
-    if shape == "violations":
-        if isinstance(value, str | bytes) or not isinstance(value, Sequence):
-            raise _bad(name, shape, value)
-        return [_violation(v) for v in value]
-    if shape == "strings":
-        if isinstance(value, str) or not isinstance(value, Sequence):
-            raise _bad(name, shape, value)
-        if not all(isinstance(v, str) for v in value):
-            raise _bad(name, shape, value)
-        return list(value)
-    if shape == "object":
-        if not isinstance(value, Mapping):
-            raise _bad(name, shape, value)
-        return to_jsonable(value)
-    raise AssertionError(f"unhandled shape {shape}")
-
-
-def _checked(fields: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = set(fields) - _HOP_FIELD_NAMES
-    if unknown:
-        raise TypeError(
-            f"unknown hop field(s) {', '.join(sorted(unknown))}; put anything else in metadata"
-        )
-    out: dict[str, Any] = {}
-    for name, value in fields.items():
-        if name == "input":
-            out[name] = value  # a payload: hashed when the record is written
-        elif value is not None:
-            out[name] = check_field(name, value)
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# Time
-
-
-def rfc3339(epoch_seconds: float) -> str:
-    """UTC with microseconds and `Z`, which the loader reads as TIMESTAMPTZ."""
-    stamp = dt.datetime.fromtimestamp(epoch_seconds, tz=dt.timezone.utc)
-    return stamp.isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def _epoch(value: dt.datetime | float) -> float:
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            raise ValueError(f"timestamp {value!r} has no time zone; use an aware datetime")
-        return value.timestamp()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"a timestamp is a datetime or epoch seconds, got {value!r}")
-    return float(value)
-
-
-@dataclasses.dataclass(frozen=True)
-class _Stamp:
-    wall: float  # epoch seconds, for started_at/ended_at
-    mono: float  # seconds on a monotonic clock, for latency_ms
+def random_span_id() -> str:
+    """16 random hex digits, the size of an OpenTelemetry span id."""
+    return uuid.uuid4().hex[:16]
 
 
 # --------------------------------------------------------------------------------------------
@@ -291,13 +95,13 @@ class Hop:
     ) -> None:
         self.tracer = tracer
         self.hop_id = hop_id
-        self.span_id = uuid.uuid4().hex[:16]
+        self.span_id = tracer._span_ids()
         self.parent_id = parent_id
         self.run_id = ""
         self.seq = 0
         self._fields = fields
-        self._output: Any = _UNSET
-        self._start: _Stamp | None = None
+        self._output: Any = UNSET
+        self._start: Stamp | None = None
         self._token: contextvars.Token[tuple[Hop, ...]] | None = None
         self._state: Literal["new", "open", "closed"] = "new"
 
@@ -309,7 +113,7 @@ class Hop:
         """What has been recorded so far (without the output payload)."""
         return dict(self._fields)
 
-    def record(self, output: Any = _UNSET, **fields: Unpack[HopFields]) -> None:
+    def record(self, output: Any = UNSET, **fields: Unpack[HopFields]) -> None:
         """Set fields of this hop's record; later calls override, metadata is merged.
 
         `output` (and `input`) are payloads: hashed into `output_hash` (`input_hash`), and
@@ -317,11 +121,11 @@ class Hop:
         """
         if self._state == "closed":
             raise RuntimeError(f"hop {self.hop_id!r} has ended: call record() inside its block")
-        checked = _checked(fields)
+        checked = checked_fields(fields)
         if "metadata" in checked and "metadata" in self._fields:
             checked["metadata"] = {**self._fields["metadata"], **checked["metadata"]}
         self._fields.update(checked)
-        if output is not _UNSET:
+        if output is not UNSET:
             self._output = output
 
     def __enter__(self) -> Hop:
@@ -372,22 +176,17 @@ class Hop:
 
         SPEC 2 keeps the two apart: `status` is what the hop reported, and violations found by
         validation make it wrong. Counting it as an error would hide it from the silent-error
-        estimate that sampled validation exists to make.
+        estimate that sampled validation exists to make. A violation raised for another hop
+        (a child's, travelling up through this caller) is this hop's error, as any exception.
         """
         from argus_cli.contracts import ContractViolation
 
         return (
             isinstance(exc, ContractViolation)
+            and exc.span_id in (None, self.span_id)
             and bool(self._fields.get("validated"))
             and bool(self._fields.get("violations"))
         )
-
-
-def describe_error(exc: BaseException) -> str:
-    """`Type: message`, on one line and bounded, for the `error` field."""
-    message = " ".join(str(exc).split())
-    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-    return text if len(text) <= 500 else text[:499] + "…"
 
 
 # --------------------------------------------------------------------------------------------
@@ -437,8 +236,11 @@ class AgentTracer:
     """Records the runs of one workflow as SPEC records (see the module docstring).
 
     `path` (or $ARGUS_TRACE_PATH, else `argus-traces/{workflow_id}.jsonl`) is a JSON Lines file,
-    or a Parquet folder when it ends in `.parquet` or `format="parquet"`. `clock` (epoch
-    seconds) replaces the wall and monotonic clocks, for simulations and tests.
+    or a Parquet folder when it ends in `.parquet` or `format="parquet"`; `sink` replaces both
+    (any argus_cli.sinks.Sink, e.g. one that keeps records in memory; `finalize()` reads
+    `sink.path`). For simulations and tests, `clock` (epoch seconds) replaces the wall and
+    monotonic clocks, and `span_ids` makes the span ids (default: random_span_id), so that a
+    seeded simulation writes the same bytes every time.
     """
 
     def __init__(
@@ -453,15 +255,26 @@ class AgentTracer:
         clock: Callable[[], float] | None = None,
         g_arvis_dimensions: Sequence[str] | None = None,
         settings: Settings | None = None,
+        sink: Sink | None = None,
+        span_ids: Callable[[], str] | None = None,
     ) -> None:
         if not isinstance(workflow_id, str) or not workflow_id:
             raise ValueError("workflow_id must be a non-empty string")
         self.workflow_id = workflow_id
-        target = Path(path) if path is not None else default_trace_path(workflow_id, format)
-        self.format: TraceFormat = _format_of(target, format)
-        self._sink: Sink = (
-            ParquetSink(target, rows_per_group) if self.format == "parquet" else JsonlSink(target)
-        )
+        if sink is not None:
+            if path is not None or format is not None:
+                raise ValueError("give a sink, or a path and format, not both")
+            self.format: TraceFormat = "parquet" if isinstance(sink, ParquetSink) else "jsonl"
+            self._sink: Sink = sink
+        else:
+            target = Path(path) if path is not None else default_trace_path(workflow_id, format)
+            self.format = _format_of(target, format)
+            self._sink = (
+                ParquetSink(target, rows_per_group)
+                if self.format == "parquet"
+                else JsonlSink(target)
+            )
+        self._span_ids = span_ids or random_span_id
         self.store_payloads = store_payloads
         self.g_arvis_dimensions = tuple(g_arvis_dimensions or G_ARVIS_DIMENSIONS)
         self.settings = settings_for(workflow_id, g_arvis_dimensions, settings)
@@ -502,17 +315,20 @@ class AgentTracer:
     ) -> Hop:
         """A context manager for one hop; `fields` are recorded up front (e.g. metadata).
 
-        `parent` names the hop that handed this one its input when it is not the enclosing one.
+        The hop's parent is its caller: the hop open around this one in the same thread or
+        task, if any. `parent` (a Hop or a span id) names the caller when it is not that one,
+        e.g. work a hop hands to a thread pool, or a call from another process. A hop that only
+        received the previous hop's output (a chain, a hand-off) has no parent: leave it out.
         """
         if not isinstance(hop_id, str) or not hop_id:
             raise ValueError("hop_id must be a non-empty string")
         parent_id = parent.span_id if isinstance(parent, Hop) else parent
-        return Hop(self, hop_id, parent_id, _checked(fields))
+        return Hop(self, hop_id, parent_id, checked_fields(fields))
 
     def record_hop(
         self,
         hop_id: str,
-        output: Any = _UNSET,
+        output: Any = UNSET,
         *,
         started_at: dt.datetime | float | None = None,
         ended_at: dt.datetime | float | None = None,
@@ -522,17 +338,19 @@ class AgentTracer:
     ) -> dict[str, Any]:
         """Write one hop record now, for code that did the work already; returns the record.
 
-        Timestamps are aware datetimes or epoch seconds; `ended_at` defaults to now.
+        Timestamps are aware datetimes or epoch seconds; `ended_at` defaults to now. The hop
+        takes the run's next `seq` and the open hop as parent when called, so record the hops
+        of a run in the order they started.
         """
         hop = self.hop(hop_id, parent=parent, **fields)
         hop._place()
         hop._state = "closed"
-        end = _epoch(ended_at) if ended_at is not None else self._stamp().wall
+        end = to_epoch(ended_at) if ended_at is not None else self._stamp().wall
         if latency_ms is not None:
             latency = check_field("latency_ms", latency_ms)
-            start = _epoch(started_at) if started_at is not None else end - latency / 1000.0
+            start = to_epoch(started_at) if started_at is not None else end - latency / 1000.0
         else:
-            start = _epoch(started_at) if started_at is not None else end
+            start = to_epoch(started_at) if started_at is not None else end
             latency = (end - start) * 1000.0
         return self._write_hop(hop, start, end, latency, output)
 
@@ -552,7 +370,7 @@ class AgentTracer:
             "constraints": check_field("constraints", constraints),
         }
         record["intent_checksum"] = intent_checksum(goal, record["constraints"])
-        stamp = _epoch(created_at) if created_at is not None else self._stamp().wall
+        stamp = to_epoch(created_at) if created_at is not None else self._stamp().wall
         record["created_at"] = rfc3339(stamp)
         if goal_id is not None:
             record["goal_id"] = goal_id
@@ -608,11 +426,11 @@ class AgentTracer:
 
     # ----------------------------------------------------------------------------------------
 
-    def _stamp(self) -> _Stamp:
+    def _stamp(self) -> Stamp:
         if self._clock is not None:
             now = float(self._clock())
-            return _Stamp(now, now)
-        return _Stamp(time.time(), time.perf_counter())
+            return Stamp(now, now)
+        return Stamp(time.time(), time.perf_counter())
 
     def _next_seq(self) -> tuple[str, int]:
         with self._lock:
@@ -622,32 +440,18 @@ class AgentTracer:
     def _write_hop(
         self, hop: Hop, started: float, ended: float, latency_ms: float, output: Any
     ) -> dict[str, Any]:
-        fields = hop._fields
-        values: dict[str, Any] = {
-            **fields,
-            "kind": "hop",
-            "run_id": hop.run_id,
-            "workflow_id": self.workflow_id,
-            "hop_id": hop.hop_id,
-            "span_id": hop.span_id,
-            "parent_id": hop.parent_id,
-            "seq": hop.seq,
-            "status": fields.get("status") or "success",
-            "started_at": rfc3339(started),
-            "ended_at": rfc3339(ended),
-            "latency_ms": round(latency_ms, 3),
-            "validated": bool(fields.get("validated")),
-            "high_stakes": bool(fields.get("high_stakes")),
-        }
-        values.pop("input", None)
-        for name, payload in (("input", fields.get("input", _UNSET)), ("output", output)):
-            if payload is _UNSET:
-                continue
-            if not fields.get(f"{name}_hash"):
-                values[f"{name}_hash"] = payload_hash(payload)
-            if self.store_payloads:
-                values[name] = to_jsonable(payload)
-        record = {k: values[k] for k in _HOP_ORDER if values.get(k) is not None}
+        place = Placement(
+            self.workflow_id, hop.run_id, hop.hop_id, hop.span_id, hop.parent_id, hop.seq
+        )
+        record = hop_record(
+            place,
+            hop._fields,
+            output,
+            started=started,
+            ended=ended,
+            latency_ms=latency_ms,
+            store_payloads=self.store_payloads,
+        )
         self._write(record)
         with self._lock:
             self.hops_written += 1

@@ -309,6 +309,21 @@ def test_a_contract_violation_escaping_an_outer_hop_is_an_error_there(tracer):
     assert supervisor["status"] == "error" and supervisor["error"].startswith("ContractViolation")
 
 
+def test_a_childs_violation_is_its_callers_error_even_when_the_caller_was_checked(tracer):
+    """Only the hop whose output broke the contract is wrong; a caller it leaves is in error,
+    whatever violations the caller recorded of its own (the exception names the child's span)."""
+    agent = ValidatedAgent(lambda p: {"value": -1}, ValidationContract(must_be_positive),
+                           sample_rate=1.0, tracer=tracer)  # fmt: skip
+    with pytest.raises(ContractViolation) as info, tracer.hop("supervisor") as supervisor:
+        supervisor.record(validated=True, violations=["format:late"])
+        agent.run({}, "worker")
+    worker, outer = lines(tracer.path)
+    assert info.value.span_id == worker["span_id"] != outer["span_id"]
+    assert (worker["status"], worker["violations"]) == ("success", ["math:not_positive"])
+    assert (outer["status"], outer["violations"]) == ("error", ["format:late"])
+    assert outer["error"].startswith("ContractViolation: hop worker")
+
+
 def test_sample_rate_must_be_a_share(tracer):
     for bad in (-0.1, 1.5, True):
         with pytest.raises(ValueError, match="sample_rate"):

@@ -15,8 +15,9 @@ import pytest
 
 from argus_cli import AgentTracer, EmptyTraceError, GARVISScorer, WorkflowTracer
 from argus_cli.analysis import analyse
+from argus_cli.records import payload_hash, rfc3339
 from argus_cli.schema import FIELD_NAMES, PAYLOAD_FIELDS, canonical_json
-from argus_cli.tracing import current_hop, payload_hash, rfc3339
+from argus_cli.tracing import current_hop
 
 T0 = 1_775_030_400.0  # 2026-04-01T08:00:00Z
 
@@ -155,15 +156,144 @@ def test_nested_hops_get_the_enclosing_span_as_parent_and_seq_in_start_order(tra
     assert [r["hop_id"] for r in lines(trace)][:2] == ["tool-call", "parser"]
 
 
-def test_explicit_parent_for_handoffs(trace):
+def test_a_chain_of_hops_is_all_top_level(trace):
+    """SPEC 8: a hop that only passed its output on is not a parent; seq counts from 1."""
     tracer = AgentTracer(path=trace)
-    with tracer.hop("a") as a:
-        pass
-    with tracer.hop("b", parent=a):
-        pass
-    with tracer.hop("c", parent="external-span"):
-        pass
-    assert [r.get("parent_id") for r in lines(trace)] == [None, a.span_id, "external-span"]
+    output = None
+    for hop_id in ("parser", "checker", "writer"):
+        with tracer.hop(hop_id, input=output) as hop:
+            output = {"from": hop_id}
+            hop.record(output)
+    records = lines(trace)
+    assert [(r["hop_id"], r["seq"]) for r in records] == [
+        ("parser", 1),
+        ("checker", 2),
+        ("writer", 3),
+    ]
+    assert all("parent_id" not in r for r in records)
+
+
+def test_a_caught_child_error_leaves_the_caller_a_success(trace):
+    """SPEC 8: a tool call that fails and is retried is a handled error under a successful
+    caller; the retry is a second execution of the same hop, under the same caller."""
+    tracer = AgentTracer(path=trace)
+    with tracer.hop("billing_agent") as agent:
+        for attempt in (1, 2):
+            try:
+                with tracer.hop("lookup_invoice", metadata={"attempt": attempt}):
+                    if attempt == 1:
+                        raise TimeoutError("invoice API")
+            except TimeoutError:
+                continue
+            break
+        agent.record(confidence=0.9)
+    first, second, caller = lines(trace)
+    assert (first["hop_id"], first["status"], first["error"]) == (
+        "lookup_invoice",
+        "error",
+        "TimeoutError: invoice API",
+    )
+    assert (second["hop_id"], second["status"]) == ("lookup_invoice", "success")
+    assert (caller["hop_id"], caller["status"]) == ("billing_agent", "success")
+    assert "error" not in caller
+    assert first["parent_id"] == second["parent_id"] == caller["span_id"] == agent.span_id
+    assert [caller["seq"], first["seq"], second["seq"]] == [1, 2, 3]
+
+
+def test_an_uncaught_error_travels_up_through_every_caller(trace):
+    """SPEC 8: each hop the exception leaves records it as its error; it is re-raised."""
+    tracer = AgentTracer(path=trace)
+    with (
+        pytest.raises(PermissionError, match="account locked"),
+        tracer.hop("router") as router,
+        tracer.hop("billing_agent") as agent,
+        tracer.hop("lookup_invoice"),
+    ):
+        raise PermissionError("account locked")
+    tool, specialist, top = lines(trace)  # written as each hop ends: innermost first
+    assert [r["hop_id"] for r in (tool, specialist, top)] == [
+        "lookup_invoice",
+        "billing_agent",
+        "router",
+    ]
+    assert {r["status"] for r in (tool, specialist, top)} == {"error"}
+    assert {r["error"] for r in (tool, specialist, top)} == {"PermissionError: account locked"}
+    assert tool["parent_id"] == agent.span_id and specialist["parent_id"] == router.span_id
+    assert "parent_id" not in top
+
+
+def test_explicit_parent_names_a_caller_outside_the_block(trace):
+    """Work a hop hands to another thread does not see the open hop: `parent=` names it."""
+    tracer = AgentTracer(path=trace)
+    with tracer.hop("planner") as planner:
+        worker = threading.Thread(target=lambda: tracer.hop("search", parent=planner).__enter__()
+                                  .__exit__(None, None, None))  # fmt: skip
+        worker.start()
+        worker.join()
+        with tracer.hop("tool", parent="span-of-another-process"):
+            pass
+    search, tool, outer = lines(trace)
+    assert search["parent_id"] == planner.span_id and search["seq"] == 2
+    assert tool["parent_id"] == "span-of-another-process"
+    assert "parent_id" not in outer
+
+
+def test_a_hop_of_a_new_run_has_no_parent_in_the_previous_run(trace):
+    tracer = AgentTracer(path=trace, run_id="first")
+    with tracer.hop("outer"):
+        tracer.new_run("second")
+        with tracer.hop("inner"):
+            pass
+    inner, outer = lines(trace)
+    assert (inner["run_id"], inner["seq"], outer["run_id"]) == ("second", 1, "first")
+    assert "parent_id" not in inner
+
+
+def test_a_seeded_simulation_writes_the_same_records_every_time(tmp_path):
+    """`span_ids` and `clock` make the bytes repeatable; `sink` keeps records in memory."""
+
+    class ListSink:
+        def __init__(self) -> None:
+            self.records: list[dict] = []
+
+        @property
+        def path(self) -> Path:
+            return tmp_path / "unused.jsonl"
+
+        def write(self, record) -> None:
+            self.records.append(dict(record))
+
+        def flush(self) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    def simulate() -> list[dict]:
+        counter = iter(range(1, 100))
+        sink = ListSink()
+        clock = Clock()
+        tracer = AgentTracer("sim", sink=sink, clock=clock, run_id="r1",
+                             span_ids=lambda: f"{next(counter):016x}")  # fmt: skip
+        for run in ("r1", "r2"):
+            if run != "r1":
+                tracer.new_run(run)
+            with tracer.hop("a"), tracer.hop("b") as b:
+                clock.tick(0.5)
+                b.record({"answer": run})
+        assert not (tmp_path / "unused.jsonl").exists()
+        return sink.records
+
+    first = simulate()
+    assert first == simulate()
+    assert [(r["run_id"], r["hop_id"], r["span_id"], r.get("parent_id")) for r in first] == [
+        ("r1", "b", "0000000000000002", "0000000000000001"),
+        ("r1", "a", "0000000000000001", None),
+        ("r2", "b", "0000000000000004", "0000000000000003"),
+        ("r2", "a", "0000000000000003", None),
+    ]
+    with pytest.raises(ValueError, match="not both"):
+        AgentTracer("sim", sink=ListSink(), path=tmp_path / "x.jsonl")
 
 
 def test_hops_of_another_tracer_are_not_parents(tmp_path):
