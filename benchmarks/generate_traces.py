@@ -1,4 +1,4 @@
-"""Seeded generator of realistic argus traces (SPEC v1) for the bundled samples and benchmarks.
+"""Seeded generator of realistic argus traces (SPEC v2) for the bundled samples and benchmarks.
 
 Real traces are private, so the samples, the tests' fixtures and the benchmarks need a stand-in
 that behaves like production: marginal silent errors that cascade down a chain of agents,
@@ -12,6 +12,13 @@ Regenerate the samples (from the repository root) with:
         --hops 1880 --seed 35 --workflows prior-auth
     python benchmarks/generate_traces.py sample_traces/claims_coding.jsonl \
         --hops 1180 --seed 6 --workflows claims-coding
+    python benchmarks/generate_traces.py sample_traces/support_desk.jsonl \
+        --hops 1500 --seed 1 --workflows support-desk
+
+prior-auth and claims-coding are chains: each hop passes its output to the next, and every hop
+is top-level. support-desk is a tree (a router, two alternative specialists, their tools and a
+sub-agent; see support_desk.py): it is simulated through the writer library itself, so it is
+slower, and is generated on its own (not mixed with the chains).
 
 The seeds were picked as typical draws: at a few hundred runs a sampled estimate still
 wanders (prior-auth's cascade risk spans about 0.13-0.32 across seeds; its long-run value is
@@ -25,6 +32,7 @@ Benchmark input (10M hops, memory stays flat):
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import gzip
 import hashlib
 import json
@@ -385,6 +393,7 @@ CLAIMS_CODING = WorkflowSpec(
 )
 
 WORKFLOWS: dict[str, WorkflowSpec] = {w.workflow_id: w for w in (PRIOR_AUTH, CLAIMS_CODING)}
+TREE_WORKFLOW = "support-desk"  # support_desk.py: written through the writer library, alone
 TENANTS = ("acme", "globex", "initech")
 OUTCOME_NOTES = ("UM nurse review", "peer-to-peer call", "appeal overturned", "audit sample")
 
@@ -781,6 +790,22 @@ def record_line(r: Record) -> str:
     return json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
+def _epoch_ms(stamp: str) -> int:
+    """An RFC 3339 `...Z` timestamp (as the writer library writes them) as epoch ms."""
+    parsed = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return round(parsed.timestamp() * 1000)
+
+
+def hop_tuple(record: Record) -> Hop:
+    """A hop record as the writer library wrote it, in this generator's tuple form."""
+    values = dict(record)
+    values["kind"] = "hop"
+    values["started_at"] = _epoch_ms(record["started_at"])
+    values["ended_at"] = _epoch_ms(record["ended_at"])
+    values["metadata"] = tuple((k, v) for k, v in (record.get("metadata") or {}).items())
+    return tuple(values.get(name) for name in HOP_FIELDS)
+
+
 def write_jsonl(path: Path, fmt: str, runs: Iterator[Run], hops: int) -> tuple[int, int]:
     """Streams whole runs until at least `hops` hop records; returns (runs, hop records).
 
@@ -805,6 +830,7 @@ def write_jsonl(path: Path, fmt: str, runs: Iterator[Run], hops: int) -> tuple[i
                     n_hops += 1
                     lines.append(hop_line(r))
                 else:
+                    n_hops += r.get("kind") == "hop"  # type: ignore[union-attr]
                     lines.append(record_line(r))  # type: ignore[arg-type]
             append("".join(lines).encode())
             if len(batch) >= RUNS_PER_WRITE:
@@ -917,6 +943,8 @@ def write_parquet(path: Path, runs: Iterator[Run], hops: int) -> tuple[int, int]
         for records in runs:
             n_runs += 1
             for r in records:
+                if type(r) is not tuple and r.get("kind") == "hop":  # type: ignore[union-attr]
+                    r = hop_tuple(r)  # type: ignore[arg-type]  # from the writer library
                 if type(r) is tuple:
                     n_hops += 1
                     rows.append(r + pad)
@@ -951,18 +979,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workflows",
         default=",".join(WORKFLOWS),
-        help=f"comma-separated, from: {', '.join(WORKFLOWS)}",
+        help=f"comma-separated, from: {', '.join(WORKFLOWS)}; or {TREE_WORKFLOW} alone",
     )
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.workflows.split(",") if n.strip()]
-    unknown = [n for n in names if n not in WORKFLOWS]
+    unknown = [n for n in names if n not in WORKFLOWS and n != TREE_WORKFLOW]
     if unknown or not names:
         parser.error(f"unknown workflow(s): {', '.join(unknown) or '(none)'}")
+    if TREE_WORKFLOW in names and len(names) > 1:
+        parser.error(f"{TREE_WORKFLOW} is generated alone (it is not mixed with the chains)")
     if args.hops < 1:
         parser.error("--hops must be positive")
     fmt = _format_of(args.out, args.format)
 
-    runs = TraceGenerator(args.seed, [WORKFLOWS[n] for n in names]).runs()
+    runs: Iterator[Run]
+    if names == [TREE_WORKFLOW]:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when imported
+        from support_desk import SupportDesk
+
+        runs = SupportDesk(args.seed).runs()  # type: ignore[assignment]
+    else:
+        runs = TraceGenerator(args.seed, [WORKFLOWS[n] for n in names]).runs()
     began = time.perf_counter()
     if fmt == "parquet":
         n_runs, n_hops = write_parquet(args.out, runs, args.hops)
