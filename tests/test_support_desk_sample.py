@@ -224,3 +224,24 @@ def test_handled_errors_of_sub_agents_leave_their_caller_a_success(hop_id):
                     if hop_id == "policy_checker":
                         assert caller["metadata"]["review"] == "skipped"
     assert found == {"policy_checker": 11, "billing_agent": 3, "tech_agent": 2}[hop_id]
+
+
+def test_the_parquet_form_reads_as_the_same_trace(tmp_path):
+    """The generator writes the writer library's records to Parquet too (timestamps as epoch
+    ms, latency to 0.1 ms): every figure of the report is the same, latency aside."""
+    from argus_cli.analysis import analyse
+
+    out = tmp_path / "support_desk.parquet"
+    args = ["--hops", "1500", "--seed", "1", "--workflows", "support-desk"]
+    subprocess.run([sys.executable, str(GENERATOR), str(out), *args], check=True,
+                   capture_output=True)  # fmt: skip
+
+    def figures(path: Path) -> dict[str, Any]:
+        report = analyse([str(path)], quiet=True).to_dict()
+        report.pop("inputs")
+        for workflow in report["workflows"]:
+            for hop in workflow["hops"]:
+                hop.pop("mean_latency_ms")
+        return report
+
+    assert figures(out) == figures(SAMPLE)
