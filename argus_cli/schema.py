@@ -111,9 +111,7 @@ _METRIC_NAMES = frozenset(
         "constraints",
     }
 )
-_COMPARED_ONLY = frozenset(
-    {"span_id", "parent_id", "input_hash", "output_hash", "intent_checksum"}
-)
+_COMPARED_ONLY = frozenset({"span_id", "parent_id", "input_hash", "output_hash", "intent_checksum"})
 METRIC_FIELDS: tuple[Field, ...] = tuple(
     replace(f, shape="digest") if f.name in _COMPARED_ONLY else f
     for f in FIELDS
