@@ -127,6 +127,6 @@ def canonical_json(value: object) -> str:
 
 
 def intent_checksum(goal: str, constraints: list[str]) -> str:
-    """sha256 hex of the canonical intent, as SPEC 1.2 defines it; the SQL twin is in loading.py."""
+    """sha256 hex of the canonical intent, as SPEC 1.2 defines it; the SQL twin is in staging.py."""
     payload = canonical_json({"constraints": list(constraints), "goal": goal})
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
