@@ -593,3 +593,47 @@ def test_unknown_public_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         _ = argus_cli.Nope
     assert "AgentTracer" in dir(argus_cli)
+
+
+def test_what_the_tracer_writes_is_read_as_a_tree(trace):
+    """The writer's nesting, end to end through the report (SPEC 3.1, 3.2). Four runs of an
+    agent calling a tool; runs 1 and 3 retry the tool after a timeout; run 5 meets a locked
+    account that nobody catches, so the tool's error travels up through the agent.
+
+    tool: 4 + 2 retries + 1 = 7 executions, 3 errors, 2 of them handled (the agent went on);
+    agent: 5 executions, 1 error. Runs: 5, failed 1 (run 5, origin: the tool, the innermost).
+    Observed end to end 4/5 = 0.8. Predicted: the agent's run pass rate is 1 - 1/5 = 0.8, the
+    tool's 1 - (3 - 2)/7 = 6/7, and each is a stage of its own: 0.8 * 6/7 = 0.685714...
+    """
+    tracer = AgentTracer("desk", path=trace)
+    for run in range(1, 6):
+        if run > 1:
+            tracer.new_run()
+        try:
+            with tracer.hop("agent") as agent:
+                for attempt in (1, 2):
+                    try:
+                        with tracer.hop("tool"):
+                            if run == 5:
+                                raise PermissionError("account locked")
+                            if run in (1, 3) and attempt == 1:
+                                raise TimeoutError("no answer in 10 s")
+                    except TimeoutError:
+                        continue
+                    break
+                agent.record(confidence=0.9)
+        except PermissionError:
+            pass
+    report = analyse([str(trace)], quiet=True)
+    [workflow] = report.workflows
+    hops = {h.hop_id: h for h in workflow.hops}
+    assert (hops["tool"].executions, hops["tool"].errors, hops["tool"].handled_errors) == (7, 3, 2)
+    assert (hops["agent"].executions, hops["agent"].errors, hops["agent"].handled_errors) == (
+        5,
+        1,
+        0,
+    )
+    assert report.runs == 5 and report.end_to_end_success_rate == pytest.approx(0.8)
+    assert report.predicted_end_to_end == pytest.approx(0.8 * 6 / 7)
+    [cause] = workflow.root_causes
+    assert (cause.hop_id, cause.failed_runs, cause.mean_blast_radius) == ("tool", 1, 0.0)
