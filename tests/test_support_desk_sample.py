@@ -245,3 +245,32 @@ def test_the_parquet_form_reads_as_the_same_trace(tmp_path):
         return report
 
     assert figures(out) == figures(SAMPLE)
+
+
+def test_the_report_reads_the_same_tree_as_these_tests():
+    """argus's figures for the sample against this file's plain reading of the records."""
+    from argus_cli.analysis import analyse
+
+    report = analyse([str(SAMPLE)], quiet=True)
+    [workflow] = report.workflows
+    hops = {h.hop_id: h for h in workflow.hops}
+    handled: dict[str, int] = defaultdict(int)
+    for run in RUNS.values():
+        unhandled = unhandled_failures(run)
+        for hop in run:
+            if hop["status"] == "error" and hop not in unhandled:
+                handled[hop["hop_id"]] += 1
+    assert {h: s.handled_errors for h, s in hops.items() if s.handled_errors} == handled
+    assert handled == {"lookup_invoice": 25, "search_kb": 16, "policy_checker": 11,
+                       "billing_agent": 3, "tech_agent": 2}  # fmt: skip
+    # Routes: the two specialists share a stage, and so do their tools.
+    stages = {h: s.stage for h, s in hops.items()}
+    assert stages["billing_agent"] == stages["tech_agent"] == stages["router"] + 1
+    assert stages["lookup_invoice"] == stages["search_kb"] == stages["billing_agent"] + 1
+    failed = [
+        r for r, run in RUNS.items() if unhandled_failures(run) or False in OUTCOMES.get(r, [])
+    ]
+    assert workflow.failed_runs == len(failed) == 44
+    # The runs whose tool error travelled up are blamed on the tool (the innermost failure).
+    causes = {c.hop_id: c.failed_runs for c in workflow.root_causes}
+    assert (causes["lookup_invoice"], causes["search_kb"]) == (5, 5)
