@@ -15,7 +15,6 @@ model; numbers are rounded here for people and never in JSON. One module per con
 from __future__ import annotations
 
 from argus_cli.render.base import (
-    REPORT_FORMATS,
     Format,
     make_console,
     md_table,
@@ -35,7 +34,6 @@ from argus_cli.render.report import render_report, report_markdown, report_table
 from argus_cli.render.runs import render_runs, render_trace
 
 __all__ = [
-    "REPORT_FORMATS",
     "Format",
     "LoadProgressBar",
     "chain_view",

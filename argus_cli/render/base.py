@@ -29,12 +29,6 @@ class Format(str, Enum):
     csv = "csv"
 
 
-REPORT_FORMATS = (Format.table, Format.json, Format.markdown)
-
-_LEVEL_STYLE = {"problem": "bold red", "warning": "yellow", "info": "cyan"}
-_LEVEL_MARK = {"problem": "✗", "warning": "!", "info": "·"}
-
-
 def make_console(file: Any = None) -> Console:
     """A stdout console: colour only on a terminal; a wide fixed width when piped, for stability."""
     out = file if file is not None else sys.stdout
@@ -81,7 +75,7 @@ def render_any(
 
 def md_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
     def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
+        return one_line(text.replace("|", "\\|"))
 
     lines = ["| " + " | ".join(cell(h) for h in headers) + " |"]
     lines.append("|" + "|".join("---:" if i in right else "---" for i in range(len(headers))) + "|")
@@ -97,13 +91,17 @@ def render_rows(
     title: str | None = None,
     no_wrap: bool = False,
 ) -> None:
-    """Any list of records in any format: JSON objects, CSV, Markdown or a Rich table."""
+    """Any list of records in any format: JSON objects, CSV, Markdown or a Rich table.
+
+    A column name may break over lines in a table ("blast\nradius"); everywhere else it is one
+    line (a CSV header cell with a line break in it trips up every spreadsheet).
+    """
     if fmt is Format.json:
         console.file.write(to_json([dict(zip(columns, r, strict=True)) for r in rows]))
     elif fmt is Format.csv:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
+        writer.writerow([one_line(name) for name in columns])
         writer.writerows([[plain(v) for v in r] for r in rows])
         console.file.write(buffer.getvalue())
     elif fmt is Format.markdown:
@@ -116,6 +114,11 @@ def render_rows(
         for row in rows:
             table.add_row(*[plain(v) if v is not None else "n/a" for v in row])
         console.print(table)
+
+
+def one_line(name: str) -> str:
+    """A column name on one line: its line breaks as spaces."""
+    return " ".join(name.split("\n"))
 
 
 def plain(value: Any) -> str:
