@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich import box
@@ -28,10 +29,25 @@ def _ci(interval: tuple[float, float]) -> str:
     return f"[{interval[0] * 100:.1f}–{interval[1] * 100:.1f}]"
 
 
-def _risk_text(risk: float) -> Text:
+def _risk_text(risk: float, worst_case: bool = False) -> Text:
     if risk > CASCADE_LINE:
-        return Text(f"{risk:.3f}  above the {CASCADE_LINE} line", style="bold red")
-    return Text(f"{risk:.3f}  below the {CASCADE_LINE} line", style="green")
+        text = Text(f"{risk:.3f}  above the {CASCADE_LINE} line", style="bold red")
+    else:
+        text = Text(f"{risk:.3f}  below the {CASCADE_LINE} line", style="green")
+    if worst_case:
+        text.append(f" · {WORST_CASE}", style="yellow")
+    return text
+
+
+# SPEC 3.1: a final hop without a confidence counts as confident; with none recorded at all the
+# cascade risk and the observed cascades are the worst case, and the report says so.
+WORST_CASE = "worst case: no final hop recorded a confidence, so every answer counts as confident"
+
+
+def _worst_case(workflows: list[WorkflowReport]) -> bool:
+    return bool(workflows) and all(
+        wf.runs and wf.runs_with_final_confidence == 0 for wf in workflows
+    )
 
 
 def _g_arvis_line(scores: GArvis) -> str:
@@ -47,6 +63,7 @@ def _verdict(
     weakest: str,
     risk: float,
     scores: GArvis,
+    worst_case: bool,
 ) -> Panel:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
@@ -57,9 +74,100 @@ def _verdict(
         + e2e_verdict(observed, predicted),
     )
     grid.add_row("Weakest hop", weakest)
-    grid.add_row("Cascade risk", _risk_text(risk))
+    grid.add_row("Cascade risk", _risk_text(risk, worst_case))
     grid.add_row("G-ARVIS", _g_arvis_line(scores))
     return Panel(grid, title=title, title_align="left", box=box.ROUNDED)
+
+
+# The hop table's columns, one list for the terminal and Markdown; "\n" breaks a header in a
+# terminal and is a space in Markdown.
+_HOP_COLUMNS = [
+    "stage",
+    "hop",
+    "runs",
+    "errors",
+    "pass rate (95% CI)",
+    "validated",
+    "silent\nerrors",
+    "cascade\nshare",
+    "drift",
+    "high-stakes\nunvalidated",
+]
+
+
+def _hop_columns(wf: WorkflowReport) -> list[str]:
+    """The columns; with handled errors (SPEC 3.1) in the workflow, the errors column says how
+    many of them were handled, in brackets: "50 (49)" under "errors (handled)"."""
+    if not any(h.handled_errors for h in wf.hops):
+        return _HOP_COLUMNS
+    return [HANDLED_HEADER if c == "errors" else c for c in _HOP_COLUMNS]
+
+
+HANDLED_HEADER = "errors\n(handled)"
+
+
+def stage_labels(wf: WorkflowReport) -> list[str]:
+    """Each hop's stage (SPEC 4): "2" for a stage of one hop; "2a", "2b" for the alternative
+    routes of stage 2 (runs take one of them), lettered in canonical order."""
+    sizes: dict[int, int] = {}
+    for hop in wf.hops:
+        sizes[hop.stage] = sizes.get(hop.stage, 0) + 1
+    seen: dict[int, int] = {}
+    labels = []
+    for hop in wf.hops:
+        index = seen.get(hop.stage, 0)
+        seen[hop.stage] = index + 1
+        suffix = _route_letter(index) if sizes[hop.stage] > 1 else ""
+        labels.append(f"{hop.stage}{suffix}")
+    return labels
+
+
+def _route_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("a") + rest) + letters
+    return letters
+
+
+def routes_note(wf: WorkflowReport) -> str | None:
+    """Under the hop table when a stage has routes: what the letters mean."""
+    stages: dict[int, list[str]] = {}
+    for hop, label in zip(wf.hops, stage_labels(wf), strict=True):
+        stages.setdefault(hop.stage, []).append(label)
+    routed = [labels for labels in stages.values() if len(labels) > 1]
+    if not routed:
+        return None
+    shown = "; ".join(", ".join(labels) for labels in routed)
+    return (
+        f"{shown}: alternative routes of one stage (each run takes one); predicted end to end "
+        "weights them by executions"
+    )
+
+
+def errors_cell(errors: int, handled: int, shown: bool) -> str:
+    """A hop's errors, and when the column shows them, those its callers handled: "50 (49)"."""
+    return f"{errors} ({handled})" if shown else str(errors)
+
+
+def _hop_cells(wf: WorkflowReport, name: Callable[[str], str] = str) -> list[list[str]]:
+    handled = any(h.handled_errors for h in wf.hops)
+    return [
+        [
+            stage,
+            name(hop.hop_id),
+            str(hop.executions),
+            errors_cell(hop.errors, hop.handled_errors, handled),
+            f"{pct(hop.pass_rate)} {_ci(hop.pass_rate_ci)}",
+            pct(hop.validation_coverage, 0),
+            pct(hop.silent_error_rate),
+            num(hop.cascade_contribution, 3),
+            pct(hop.drift_rate),
+            str(hop.high_stakes_unvalidated) if hop.high_stakes else "n/a",
+        ]
+        for stage, hop in zip(stage_labels(wf), wf.hops, strict=True)
+    ]
 
 
 def _hop_table(wf: WorkflowReport) -> Table:
@@ -68,34 +176,12 @@ def _hop_table(wf: WorkflowReport) -> Table:
         title_justify="left",
         box=box.SIMPLE_HEAVY,
     )
-    for header, justify in [
-        ("#", "right"),
-        ("hop", "left"),
-        ("runs", "right"),
-        ("errors", "right"),
-        ("pass rate (95% CI)", "right"),
-        ("validated", "right"),
-        ("silent\nerrors", "right"),
-        ("cascade\nshare", "right"),
-        ("drift", "right"),
-        ("high-stakes\nunvalidated", "right"),
-    ]:
+    for header in _hop_columns(wf):
         # The pass rate and its interval stay on one line: that pair is the point of the table.
         width = len("100.0% [100.0–100.0]") if header.startswith("pass rate") else None
-        table.add_column(header, justify=justify, min_width=width)  # type: ignore[arg-type]
-    for rank, hop in enumerate(wf.hops, start=1):
-        table.add_row(
-            str(rank),
-            hop.hop_id,
-            str(hop.executions),
-            str(hop.errors),
-            f"{pct(hop.pass_rate)} {_ci(hop.pass_rate_ci)}",
-            pct(hop.validation_coverage, 0),
-            pct(hop.silent_error_rate),
-            num(hop.cascade_contribution, 3),
-            pct(hop.drift_rate),
-            str(hop.high_stakes_unvalidated) if hop.high_stakes else "n/a",
-        )
+        table.add_column(header, justify="left" if header == "hop" else "right", min_width=width)
+    for row in _hop_cells(wf):
+        table.add_row(*row)
     return table
 
 
@@ -150,6 +236,7 @@ def report_table(report: Report) -> Group:
                 _weakest(report),
                 report.cascade_risk_score,
                 report.g_arvis_scores,
+                _worst_case(report.workflows),
             )
         )
     for wf in report.workflows:
@@ -162,9 +249,13 @@ def report_table(report: Report) -> Group:
                 _weakest(report, wf),
                 wf.cascade_risk_score,
                 wf.g_arvis_scores,
+                _worst_case([wf]),
             )
         )
         parts.append(_hop_table(wf))
+        note = routes_note(wf)
+        if note:
+            parts.append(Text(note, style="dim"))
         if wf.root_causes:
             parts.append(_root_table(wf))
     if report.findings:
@@ -196,41 +287,20 @@ def report_markdown(report: Report) -> str:
             f"predicted {pct(wf.predicted_end_to_end)} "
             f"({e2e_verdict(wf.end_to_end_success_rate, wf.predicted_end_to_end)})\n"
             f"- **Weakest hop:** {_weakest(report, wf)}\n"
-            f"- **Cascade risk:** {wf.cascade_risk_score:.3f} ({verdict} the {CASCADE_LINE} line)\n"
+            f"- **Cascade risk:** {wf.cascade_risk_score:.3f} ({verdict} the {CASCADE_LINE} line"
+            f"{'; ' + WORST_CASE if _worst_case([wf]) else ''})\n"
             f"- **G-ARVIS:** {_g_arvis_line(wf.g_arvis_scores)}\n\n"
         )
         out.append(
             md_table(
-                [
-                    "#",
-                    "hop",
-                    "runs",
-                    "errors",
-                    "pass rate (95% CI)",
-                    "validated",
-                    "silent errors",
-                    "cascade share",
-                    "drift",
-                    "high-stakes unvalidated",
-                ],
-                [
-                    [
-                        str(i),
-                        f"`{h.hop_id}`",
-                        str(h.executions),
-                        str(h.errors),
-                        f"{pct(h.pass_rate)} {_ci(h.pass_rate_ci)}",
-                        pct(h.validation_coverage, 0),
-                        pct(h.silent_error_rate),
-                        num(h.cascade_contribution, 3),
-                        pct(h.drift_rate),
-                        str(h.high_stakes_unvalidated) if h.high_stakes else "n/a",
-                    ]
-                    for i, h in enumerate(wf.hops, start=1)
-                ],
+                _hop_columns(wf),
+                _hop_cells(wf, name=lambda hop_id: f"`{hop_id}`"),
                 right={0, 2, 3, 4, 5, 6, 7, 8, 9},
             )
         )
+        note = routes_note(wf)
+        if note:
+            out.append(f"\n{note}.\n")
         if wf.root_causes:
             out.append(f"\nRoot causes of {wf.failed_runs} failed runs:\n\n")
             out.append(
