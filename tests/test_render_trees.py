@@ -265,10 +265,11 @@ def test_trace_draws_the_run_as_its_tree():
     assert not ANSI.search(shown)
     check_golden("trace_tree.txt", shown)
     lines = shown.splitlines()
-    assert lines[0] == (
-        "run r7 · support · failed at policy_check · blast radius 3 · observed cascade · "
-        "2 errors handled by callers"
-    )
+    assert lines[:3] == [
+        "run r7 · support · failed at policy_check",
+        "blast radius 3 · observed cascade · 2 errors handled by callers",
+        "intent: Refund invoice INV-42",
+    ]
     indent = {
         line.split(". ")[1].split()[0]: len(line) - len(line.lstrip("│├└─ "))
         for line in lines
@@ -302,10 +303,12 @@ def test_an_ok_run_and_an_outcome_only_failure_head():
     plain_hops = [
         {**h, "handled": False, "in_blast_radius": False, "is_origin": False} for h in hops
     ]
-    assert text_of(trace_view(ok, plain_hops)).startswith("run r7 · support · ok\n")
+    assert text_of(trace_view(ok, plain_hops)).startswith(
+        "run r7 · support · ok\nintent: Refund invoice INV-42\n"
+    )
     outcome = {**summary, "origin_hop": None, "observed_cascade": False}
     assert text_of(trace_view(outcome, plain_hops)).startswith(
-        "run r7 · support · failed (its outcome was wrong; no hop flagged it) · blast radius 3\n"
+        "run r7 · support · failed (its outcome was wrong; no hop flagged it)\nblast radius 3\n"
     )
 
 

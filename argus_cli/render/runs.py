@@ -131,24 +131,30 @@ def trace_view(summary: dict[str, Any], hops: list[dict[str, Any]]) -> Group:
 
 
 def _run_head(summary: dict[str, Any], hops: list[dict[str, Any]]) -> Text:
+    """The run, its workflow and verdict; then, when there is any, what its failure reached and
+    how many errors its hops handled; then its intent."""
     head = Text("run ")
     head.append(str(summary["run_id"]), style="bold")
     head.append(f" · {summary['wf']} · ")
+    facts: list[tuple[str, str]] = []
     if summary["failed"]:
         head.append("failed", style="bold red")
         if summary["origin_hop"] is not None:
             head.append(f" at {summary['origin_hop']}", style="bold red")
         else:
             head.append(" (its outcome was wrong; no hop flagged it)", style="bold red")
-        head.append(f" · blast radius {summary['blast_radius']}")
+        facts.append((f"blast radius {summary['blast_radius']}", ""))
         if summary["observed_cascade"]:
-            head.append(" · observed cascade", style="bold red")
+            facts.append(("observed cascade", "bold red"))
     else:
         head.append("ok", style="green")
     handled = sum(1 for h in hops if h["handled"])
     if handled:
         errors = "error" if handled == 1 else "errors"
-        head.append(f" · {handled} {errors} handled by callers", style="yellow")
+        facts.append((f"{handled} {errors} handled by callers", "yellow"))
+    for index, (fact, style) in enumerate(facts):
+        head.append("\n" if index == 0 else " · ")
+        head.append(fact, style=style)
     if summary.get("goal"):
         head.append(f"\nintent: {summary['goal']}")
     return head
@@ -159,8 +165,8 @@ def _run_notes(summary: dict[str, Any], hops: list[dict[str, Any]]) -> list[Text
     notes = []
     if any(h["in_blast_radius"] for h in hops):
         notes.append(
-            "blast radius: hops that reported success after the error was born (the origin's "
-            "callers, and the later hops it did not call)"
+            "blast radius: hops that reported success after the error was born (its callers, "
+            "and the later hops it did not call)"
         )
     if any(h["handled"] for h in hops):
         notes.append("handled: an error its caller caught and went on from; it fails no run")
