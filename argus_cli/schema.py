@@ -80,8 +80,9 @@ FIELDS: tuple[Field, ...] = (
 
 FIELD_NAMES = frozenset(f.name for f in FIELDS)
 
-# What metrics.py reads: `argus report`, `check` and `diff` load only these, which makes the
-# scan narrower and the tables smaller. (`trace`, `query` and `convert` load every field.)
+# What the metrics read (argus_cli/metrics/): `argus report`, `check` and `diff` load only
+# these, which makes the scan narrower and the tables smaller. (`trace`, `query` and
+# `convert` load every field.)
 # Payload hashes and intent checksums are only ever compared, so there they are loaded as
 # "digest": a 64-bit hash of the string instead of 64 hex characters.
 _METRIC_NAMES = frozenset(
@@ -111,9 +112,7 @@ _METRIC_NAMES = frozenset(
         "constraints",
     }
 )
-_COMPARED_ONLY = frozenset(
-    {"span_id", "parent_id", "input_hash", "output_hash", "intent_checksum"}
-)
+_COMPARED_ONLY = frozenset({"span_id", "parent_id", "input_hash", "output_hash", "intent_checksum"})
 METRIC_FIELDS: tuple[Field, ...] = tuple(
     replace(f, shape="digest") if f.name in _COMPARED_ONLY else f
     for f in FIELDS
@@ -129,6 +128,6 @@ def canonical_json(value: object) -> str:
 
 
 def intent_checksum(goal: str, constraints: list[str]) -> str:
-    """sha256 hex of the canonical intent, as SPEC 1.2 defines it; the SQL twin is in loading.py."""
+    """sha256 hex of the canonical intent, as SPEC 1.2 defines it; the SQL twin is in staging.py."""
     payload = canonical_json({"constraints": list(constraints), "goal": goal})
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
