@@ -84,7 +84,7 @@ def _verdict(
 _HOP_COLUMNS = [
     "stage",
     "hop",
-    "runs",
+    "execs",
     "errors",
     "pass rate (95% CI)",
     "validated",
@@ -93,17 +93,6 @@ _HOP_COLUMNS = [
     "drift",
     "high-stakes\nunvalidated",
 ]
-
-
-def _hop_columns(wf: WorkflowReport) -> list[str]:
-    """The columns; with handled errors (SPEC 3.1) in the workflow, the errors column says how
-    many of them were handled, in brackets: "50 (49)" under "errors (handled)"."""
-    if not any(h.handled_errors for h in wf.hops):
-        return _HOP_COLUMNS
-    return [HANDLED_HEADER if c == "errors" else c for c in _HOP_COLUMNS]
-
-
-HANDLED_HEADER = "errors\n(handled)"
 
 
 def stage_labels(wf: WorkflowReport) -> list[str]:
@@ -131,34 +120,39 @@ def _route_letter(index: int) -> str:
     return letters
 
 
-def routes_note(wf: WorkflowReport) -> str | None:
-    """Under the hop table when a stage has routes: what the letters mean."""
+def hop_notes(wf: WorkflowReport) -> list[str]:
+    """Under the hop table, for what it shows: routes of one stage, handled errors."""
+    notes = []
     stages: dict[int, list[str]] = {}
     for hop, label in zip(wf.hops, stage_labels(wf), strict=True):
         stages.setdefault(hop.stage, []).append(label)
     routed = [labels for labels in stages.values() if len(labels) > 1]
-    if not routed:
-        return None
-    shown = "; ".join(", ".join(labels) for labels in routed)
-    return (
-        f"{shown}: alternative routes of one stage (each run takes one); predicted end to end "
-        "weights them by executions"
-    )
+    if routed:
+        shown = "; ".join(", ".join(labels) for labels in routed)
+        notes.append(
+            f"{shown}: alternative routes of one stage (each run takes one); predicted end to "
+            "end weights them by executions"
+        )
+    if any(h.handled_errors for h in wf.hops):
+        notes.append(
+            "errors (n): n of them handled by their callers (retried, fallen back from); they "
+            "count in the pass rate but fail no run"
+        )
+    return notes
 
 
-def errors_cell(errors: int, handled: int, shown: bool) -> str:
-    """A hop's errors, and when the column shows them, those its callers handled: "50 (49)"."""
-    return f"{errors} ({handled})" if shown else str(errors)
+def errors_cell(errors: int, handled: int) -> str:
+    """A hop's errors, and those its callers handled when there are any: "50 (49)"."""
+    return f"{errors} ({handled})" if handled else str(errors)
 
 
 def _hop_cells(wf: WorkflowReport, name: Callable[[str], str] = str) -> list[list[str]]:
-    handled = any(h.handled_errors for h in wf.hops)
     return [
         [
             stage,
             name(hop.hop_id),
             str(hop.executions),
-            errors_cell(hop.errors, hop.handled_errors, handled),
+            errors_cell(hop.errors, hop.handled_errors),
             f"{pct(hop.pass_rate)} {_ci(hop.pass_rate_ci)}",
             pct(hop.validation_coverage, 0),
             pct(hop.silent_error_rate),
@@ -175,11 +169,15 @@ def _hop_table(wf: WorkflowReport) -> Table:
         title=f"Hops of {wf.workflow_id} in canonical order",
         title_justify="left",
         box=box.SIMPLE_HEAVY,
+        pad_edge=False,
     )
-    for header in _hop_columns(wf):
+    for header in _HOP_COLUMNS:
         # The pass rate and its interval stay on one line: that pair is the point of the table.
-        width = len("100.0% [100.0–100.0]") if header.startswith("pass rate") else None
-        table.add_column(header, justify="left" if header == "hop" else "right", min_width=width)
+        table.add_column(
+            header,
+            justify="left" if header == "hop" else "right",
+            no_wrap=header.startswith("pass rate"),
+        )
     for row in _hop_cells(wf):
         table.add_row(*row)
     return table
@@ -253,9 +251,7 @@ def report_table(report: Report) -> Group:
             )
         )
         parts.append(_hop_table(wf))
-        note = routes_note(wf)
-        if note:
-            parts.append(Text(note, style="dim"))
+        parts += [Text(note, style="dim") for note in hop_notes(wf)]
         if wf.root_causes:
             parts.append(_root_table(wf))
     if report.findings:
@@ -293,14 +289,12 @@ def report_markdown(report: Report) -> str:
         )
         out.append(
             md_table(
-                _hop_columns(wf),
+                _HOP_COLUMNS,
                 _hop_cells(wf, name=lambda hop_id: f"`{hop_id}`"),
                 right={0, 2, 3, 4, 5, 6, 7, 8, 9},
             )
         )
-        note = routes_note(wf)
-        if note:
-            out.append(f"\n{note}.\n")
+        out += [f"\n{note}.\n" for note in hop_notes(wf)]
         if wf.root_causes:
             out.append(f"\nRoot causes of {wf.failed_runs} failed runs:\n\n")
             out.append(
