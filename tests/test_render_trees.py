@@ -123,6 +123,7 @@ def test_markdown_hop_table_has_the_same_stages_and_handled_errors():
     assert "| 2b | `tech` | 18 | 0 |" in md
     assert "| 3 | `lookup_invoice` | 71 | 50 (49) |" in md
     assert "\n2a, 2b: alternative routes of one stage (each run takes one)" in md
+    assert "\nerrors (n): n of them handled by their callers (retried, fallen back from)" in md
     assert "worst case: no final hop recorded a confidence" in md
 
 
