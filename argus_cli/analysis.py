@@ -160,7 +160,7 @@ def traced_run(
                 f"run {run_id!r} is outside the --since/--until range: its first hop started "
                 f"{start.isoformat()} (UTC)"
             )
-    return summary, _with_child_errors(trace, run_id, run_hops(trace.con, run_id))
+    return summary, run_hops(trace.con, run_id)
 
 
 _HEX_ID = re.compile(r"[0-9a-fA-F]+")
@@ -183,29 +183,6 @@ def run_id_forms(run_id: str) -> list[str]:
         if len(raw) == 16:
             forms.append(raw.hex())
     return forms
-
-
-def _with_child_errors(
-    trace: Trace, run_id: str, hops: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Each hop with `child_errors`: how many of its child spans that are not hops failed, as an
-    importer records it in `metadata.child_errors` (None when the record does not say)."""
-    counts: dict[tuple[str, int], int] = {}
-    if "metadata" in _columns(trace, "hops"):
-        found = trace.con.execute(
-            "SELECT _file, _line, try_cast(json_extract_string(try_cast(metadata AS JSON), "
-            "'$.child_errors') AS BIGINT) AS n FROM hops WHERE run_id = ? AND n IS NOT NULL",
-            [run_id],
-        ).fetchall()
-        counts = {(file, int(line)): int(n) for file, line, n in found}
-    return [{**hop, "child_errors": counts.get((hop["_file"], hop["_line"]))} for hop in hops]
-
-
-def _columns(trace: Trace, relation: str) -> set[str]:
-    rows = trace.con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [relation]
-    ).fetchall()
-    return {name for (name,) in rows}
 
 
 # The relations `argus query` shows, each with the run_id of its records.
