@@ -86,12 +86,12 @@ def _workflow_findings(wf: WorkflowReport) -> list[Finding]:
                 "executions were not validated; high-stakes points need 100% validation",
             )
     if wf.observed_cascades:
-        origins = [c.hop_id for c in wf.root_causes if c.hop_id is not None]
+        # the origin that most cascades were born at (root causes come most failed first)
+        top = max(wf.root_causes, key=lambda c: c.observed_cascades)
         add(
             "warning",
             f"{wf.observed_cascades} failed run(s) passed through successful hops to a confident "
-            "final answer (observed cascades)"
-            + (f"; the most common origin is {origins[0]}" if origins else ""),
+            f"final answer (observed cascades); the most common origin is {top.hop_id}",
         )
     if wf.runs and wf.runs_with_final_confidence == 0:
         add(

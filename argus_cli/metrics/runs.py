@@ -176,7 +176,8 @@ FROM judged
 """
 
 ROOT_CAUSES = """
-SELECT wf, origin_hop, count(*) AS failed_runs, avg(blast_radius) AS mean_blast_radius
+SELECT wf, origin_hop, count(*) AS failed_runs, avg(blast_radius) AS mean_blast_radius,
+       count(*) FILTER (WHERE observed_cascade) AS observed_cascades
 FROM m_runs WHERE failed GROUP BY wf, origin_hop
 ORDER BY wf, failed_runs DESC, origin_hop NULLS FIRST
 """
