@@ -4,7 +4,9 @@ The app (tests/realsdk/agents_app.py) runs 16 times against the fake model serve
 off to billing_agent or tech_agent, the specialist calls its tools and the reviewer agent as a
 tool, an output guardrail checks its answer. Faults are injected at known runs (`RUNS` there
 says which and what each must give). The spans are exported twice, as protobuf JSON (base64 ids)
-and as OTLP/JSON (hex ids), and argus must read both alike.
+and as OTLP/JSON (hex ids), and argus must read both alike. The same app traced by
+OpenTelemetry's own GenAI instrumentation of the SDK (opentelemetry-instrumentation-openai-
+agents-v2, when installed) must read exactly as the OpenInference one does.
 
 Truth, worked out by hand from the injected faults (`--hop-spans agents`):
 
@@ -297,3 +299,68 @@ def test_under_hop_spans_tools_the_recovered_tool_error_is_handled(exports: Expo
     by_name = {exports.name_of[t]: r for t, r in runs.items()}
     assert by_name["r05"]["failed"] is False
     assert by_name["r06"]["origin_hop"] == "restart_service"  # the innermost failed hop
+
+
+# ------------------------------------------------------------------ the GenAI instrumentation
+
+
+@pytest.fixture(scope="module")
+def genai_export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Traced, Path]:
+    """The same app traced by OpenTelemetry's own GenAI instrumentation of the SDK: a root
+    `invoke_agent` span naming no agent, `invoke_agent NAME` agents, `execute_tool` tools,
+    `chat` model calls, `guardrail_check` guardrails, task and turn spans as `unknown`."""
+    pytest.importorskip("opentelemetry.instrumentation.openai_agents")
+    traced = run_app("genai")
+    _, hex_path = write_exports(traced, tmp_path_factory.mktemp("genai"))
+    return traced, hex_path
+
+
+def shape(rows: list[dict[str, Any]], name_of: dict[str, str]) -> dict[str, Any]:
+    """What argus read of each run, without the ids and span names that differ by
+    instrumentation: hops in order with their caller, status, checks, child errors, usage."""
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        runs.setdefault(name_of[row["run_id"]], []).append(row)
+    seen = {}
+    for name, run in runs.items():
+        hops = sorted((r for r in run if r["kind"] == "hop"), key=lambda h: h["seq"])
+        hop_of = {h["span_id"]: h["hop_id"] for h in hops}
+        seen[name] = {
+            "hops": [
+                (
+                    h["hop_id"],
+                    hop_of.get(h["parent_id"]),
+                    h["status"],
+                    h["workflow_id"],
+                    h["validated"],
+                    h["violations"],
+                    h["metadata"].get("child_errors", 0),
+                    h["input_tokens"],
+                    h["output_tokens"],
+                )
+                for h in hops
+            ],
+            "outcomes": [(o["correct"], o["note"]) for o in run if o["kind"] == "outcome"],
+        }
+    return seen
+
+
+def test_the_genai_instrumentation_reads_the_same_as_openinference(
+    exports: Exports, genai_export: tuple[Traced, Path], tmp_path: Path
+):
+    traced, hex_path = genai_export
+    assert traced.outcomes == exports.traced.outcomes  # the same faults happened
+    genai_names = {trace: name for name, trace in traced.trace_ids.items()}
+    genai = shape(records(hex_path, tmp_path), genai_names)
+    assert set(genai) == set(BY_NAME)
+    assert genai == shape(records(exports.hex, tmp_path), exports.name_of)
+    assert timeless(report(hex_path)) == timeless(report(exports.hex))
+
+
+def timeless(value: Any) -> Any:
+    """A report without its inputs and wall times (two runs of the app take their own)."""
+    if isinstance(value, dict):
+        return {k: timeless(v) for k, v in value.items() if k not in ("inputs", "mean_latency_ms")}
+    if isinstance(value, list):
+        return [timeless(v) for v in value]
+    return value

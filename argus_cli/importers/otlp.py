@@ -76,11 +76,15 @@ first line wins):
                        fails (once per rule): an OpenInference GUARDRAIL or EVALUATOR span
                        below the hop that failed (status error, or error.type): {rule: span
                        name, category: "safety"} for a GUARDRAIL, "evaluator" for an
-                       EVALUATOR; a gen_ai.evaluation.result event on the hop's span or on a
-                       span whose nearest hop it is, failing when gen_ai.evaluation.score.
-                       label is fail, failed, false, incorrect, wrong, no, unsafe or bad
-                       (pass, passed, true, correct, right, yes, safe, good pass; another
-                       label, or none, checks without a verdict): {rule:
+                       EVALUATOR; a guardrail_check span (how the OpenTelemetry GenAI
+                       instrumentation of the Agents SDK, opentelemetry-instrumentation-
+                       openai-agents-v2, writes a guardrail) that failed or has
+                       gen_ai.guardrail.triggered = true: {rule: gen_ai.guardrail.name,
+                       category: "safety"}; a gen_ai.evaluation.result event on the hop's
+                       span or on a span whose nearest hop it is, failing when gen_ai.
+                       evaluation.score.label is fail, failed, false, incorrect, wrong, no,
+                       unsafe or bad (pass, passed, true, correct, right, yes, safe, good
+                       pass; another label, or none, checks without a verdict): {rule:
                        gen_ai.evaluation.name, category: "evaluator"}; a guardrail tripwire
                        in the error of the hop's span (InputGuardrailTripwireTriggered,
                        OutputGuardrailTripwireTriggered, the Agents SDK's "Guardrail
@@ -311,7 +315,11 @@ def records_sql(lines: str, hop_spans: HopSpans) -> str:
             "coalesce(op = 'invoke_workflow', false) AS is_workflow, "
             f"coalesce(op IN ({', '.join(lit(o) for o in _MODEL_OPERATIONS)}) "
             "OR oi_kind IN ('LLM', 'EMBEDDING'), false) AS is_model, "
-            "coalesce(oi_kind IN ('GUARDRAIL', 'EVALUATOR'), false) AS is_check, "
+            "coalesce(oi_kind IN ('GUARDRAIL', 'EVALUATOR') OR op = 'guardrail_check', false) "
+            "AS is_check, "
+            "coalesce(oi_kind = 'GUARDRAIL' OR op = 'guardrail_check', false) AS is_guardrail, "
+            f"coalesce(TRY_CAST(({_attr('gen_ai.guardrail.triggered')})->>'boolValue' AS BOOLEAN), "
+            "false) AS tripped, "
             f"{_string('gen_ai.agent.name')} IS NULL AND {_string('agent.name')} IS NULL "
             "AS anonymous, "
             f"coalesce(contains({_string('metadata')}, 'langgraph_node'), false) AS graph_node, "
@@ -334,7 +342,10 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         "list_transform(list_filter(attrs, lambda a: starts_with(a.key, 'argus.')), "
         f"lambda a: {{'key': a.key, 'value': {_anyvalue('a.value')}}})"
     )
-    failed = "coalesce(status_code IN ('2', 'STATUS_CODE_ERROR'), false) OR error_type IS NOT NULL"
+    failed = (
+        "coalesce(status_code IN ('2', 'STATUS_CODE_ERROR'), false) OR error_type IS NOT NULL "
+        "OR (is_check AND tripped)"
+    )
     columns = {
         "_line": "_line",
         "trace": "trace",
@@ -375,8 +386,8 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         "cost_usd": _double("llm.cost.total"),
         "model": f"coalesce({_string('gen_ai.response.model')}, "
         f"{_string('gen_ai.request.model')}, {_string('llm.model_name')})",
-        "check_rule": "name",
-        "check_category": "CASE WHEN oi_kind = 'GUARDRAIL' THEN 'safety' ELSE 'evaluator' END",
+        "check_rule": f"coalesce({_string('gen_ai.guardrail.name')}, name)",
+        "check_category": "CASE WHEN is_guardrail THEN 'safety' ELSE 'evaluator' END",
         "argus": argus,
         "metadata": "json_object('span_name', name, 'service_name', service)",
     }
