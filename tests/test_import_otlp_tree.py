@@ -304,3 +304,32 @@ def test_an_empty_file_is_named(tmp_path, flags):
     result = CliRunner().invoke(app, ["report", *flags, str(empty)])
     assert result.exit_code == 2
     assert result.output.strip().endswith(f"{empty}: empty: no records in it")
+
+
+def test_a_genai_guardrail_check_span_checks_its_agent(tmp_path):
+    """opentelemetry-instrumentation-openai-agents-v2 writes a guardrail as a guardrail_check
+    span; gen_ai.guardrail.triggered says it tripped, even with status OK."""
+
+    def check(span_id: str, parent: str, triggered: bool) -> dict[str, Any]:
+        attributes = [
+            s("gen_ai.operation.name", "guardrail_check"),
+            s("gen_ai.guardrail.name", "no_pii"),
+            b("gen_ai.guardrail.triggered", triggered),
+        ]
+        return span(span_id, attributes, parent, 5, name="guardrail_check")
+
+    spans = [
+        span("0000000000000001", agent("writer"), start_ms=1),
+        check("0000000000000002", "0000000000000001", True),
+        span("0000000000000003", agent("editor"), start_ms=2),
+        check("0000000000000004", "0000000000000003", False),
+    ]
+    rows = convert(write(tmp_path / "gc.jsonl", traces_data(*spans)), "--hop-spans", "all")
+    hops = {h["hop_id"]: h for h in hops_of(rows)}
+    assert set(hops) == {"writer", "editor"}  # a check is never a hop
+    assert (hops["writer"]["validated"], hops["writer"]["violations"]) == (
+        True,
+        [{"rule": "no_pii", "severity": None, "category": "safety"}],
+    )
+    assert (hops["editor"]["validated"], hops["editor"]["violations"]) == (True, [])
+    assert "child_errors" not in hops["writer"]["metadata"]
