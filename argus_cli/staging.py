@@ -25,6 +25,7 @@ import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Protocol
 
 import duckdb
@@ -382,8 +383,11 @@ def _check_staged(
     counts = {index: records for index, records, _ in per_file}
     for index, source in enumerate(sources):
         if source.format in ("otlp", "langfuse") and not counts.get(index):
-            message = no_hops_message(source.format, source.hop_spans)
+            message = no_hops_message(source.format, source.hop_spans, Path(source.path))
             raise InputError(f"{source.display}: {message}")
+    if not total and sources:  # every file empty or blank: name them, not "no hop records"
+        names = ", ".join(source.display for source in sources)
+        raise InputError(f"{names}: empty: no records in {'it' if len(sources) == 1 else 'them'}")
     return total, bad
 
 

@@ -20,6 +20,10 @@ Mapping (a trace is a run):
                        (the children of its single root observation, else its top-level
                        ones). tools: also TOOL; genai: also GENERATION, EMBEDDING, CHAIN,
                        RETRIEVER; all: every type but EVENT, GUARDRAIL and EVALUATOR
+    (no hop)           a trace in which no observation is a hop keeps its first root
+                       observation as its only hop (metadata.container = true), unless no
+                       trace of the file has a hop: that file is refused, saying which
+                       observations are hops
     hop_id             name (else the type, lower-cased)
     workflow_id        the trace's name: traceName / trace_name (enriched export), or the
                        name of its trace row
@@ -57,6 +61,7 @@ the blob storage export field reference (snake_case names, timestamp format).
 from __future__ import annotations
 
 from argus_cli.importers.common import (
+    EVALUATIONS,
     NODE_COLUMNS,
     HopSpans,
     assemble,
@@ -240,6 +245,10 @@ def _nodes_sql(selected: str) -> str:
         "is_workflow": "false",
         "is_model": "p.type IN ('GENERATION', 'EMBEDDING')",
         "is_check": "p.type IN ('GUARDRAIL', 'EVALUATOR')",
+        "run_span": "false",
+        "run_root": "false",
+        "evaluations": f"CAST(NULL AS {EVALUATIONS})",
+        "tripwire": "CAST(NULL AS VARCHAR)",
         "hop_id": "coalesce(p.name, lower(p.type))",
         "workflow_name": "CAST(NULL AS VARCHAR)",
         "default_workflow": "coalesce(t.trace_name, tn.name)",

@@ -15,26 +15,49 @@ mapping it refers to:
   file: a trace cut across files loses the links between the parts);
 - `instrumentationLibrarySpans`, the name of `scopeSpans` before OTLP 0.15, is read too.
 
-Mapping (a trace is a run; a span that appears twice counts once, its first line wins):
+Mapping (a trace is a run, always: none is dropped; a span that appears twice counts once, its
+first line wins):
 
     hop field          from
     -----------------  ------------------------------------------------------------------
     run_id             traceId, as lower-case hex
     (which spans)      --hop-spans agents (default): gen_ai.operation.name = invoke_agent or
                        openinference.span.kind = AGENT; tools: also execute_tool / TOOL spans;
-                       genai: every span with either attribute; all: every span. Never an
-                       invoke_workflow span (it names the workflow) nor a GUARDRAIL or
-                       EVALUATOR span (it checks a hop)
+                       genai: every span with either attribute; all: every span. Never a
+                       container, nor a GUARDRAIL or EVALUATOR span (it checks a hop)
+    (containers)       the spans that hold the run, at the top of its trace: a GenAI
+                       invoke_workflow span; an OpenInference CHAIN span that names no agent
+                       (no gen_ai.agent.name, no agent.name; not a LangGraph node, whose
+                       `metadata` names langgraph_node); a trace root with children that names
+                       no agent and is an OpenInference AGENT span or a GenAI invoke_agent
+                       span (the OpenAI Agents SDK's trace span, "Agent workflow" or the
+                       name given to trace(), as both instrumentations write it) or has no
+                       kind at all (an app's own request span). Each only when every span
+                       above it is a container too. They are never hops
+    (outcome)          one record {kind: outcome, run_id, correct, source: "otel", note} per
+                       run whose containers give a verdict: an error status (note: the
+                       error's first line), an argus.correct attribute, a gen_ai.evaluation.
+                       result event with a deciding label (below); correct is false when any
+                       says so
+    (no hop)           a trace in which no span is a hop keeps its first root as its only hop:
+                       hop_id its workflow name, else its span name; its own status;
+                       metadata.container = true. (A file in which no trace has a hop is
+                       refused, saying which spans are hops.)
     hop_id             gen_ai.agent.name, then agent.name (OpenInference), then the span name;
                        tool spans: gen_ai.tool.name, then tool.name, then the span name
-    workflow_id        the nearest enclosing invoke_workflow span's gen_ai.workflow.name (or
-                       its gen_ai.agent.name, where later GenAI conventions moved the name),
-                       then the resource's service.name
+    workflow_id        the nearest enclosing span that names a workflow: an invoke_workflow
+                       span's gen_ai.workflow.name (or its gen_ai.agent.name, where later
+                       GenAI conventions moved the name), a container's gen_ai.workflow.name,
+                       or the name of an agent trace root that is a container (the Agents
+                       SDK's workflow name), unless it is the SDK's default "Agent workflow";
+                       then the resource's service.name. (A CHAIN root's name, "LangGraph" or
+                       a chain's class name, names no workflow.)
     span_id            spanId
     parent_id          spanId of the nearest enclosing hop
     seq                rank by startTimeUnixNano within the trace
     status, error      error when status.code is 2 (STATUS_CODE_ERROR) or error.type is set;
-                       error is error.type, else status.message
+                       error is error.type, else status.message, else the first `exception`
+                       event's exception.type: exception.message
     input_tokens,      gen_ai.usage.input_tokens / output_tokens, the older
     output_tokens      gen_ai.usage.prompt_tokens / completion_tokens, or OpenInference
                        llm.token_count.prompt / completion. A hop with none gets the sum over
@@ -49,17 +72,39 @@ Mapping (a trace is a run; a span that appears twice counts once, its first line
     intent_checksum    attributes argus.<field>; argus.violations is a string array, or a
                        string holding SPEC's JSON list
     scores             attributes argus.score.<name>
-    (checks)           an OpenInference GUARDRAIL or EVALUATOR span below a hop marks it
-                       validated; one that fails (status error, or error.type) adds the
-                       violation {rule: span name, category: "safety"} for a GUARDRAIL (a
-                       moderation check), "evaluator" for an EVALUATOR
-    metadata           {span_name, service_name}
+    (checks)           each marks the hop it checks validated, and adds a violation when it
+                       fails (once per rule): an OpenInference GUARDRAIL or EVALUATOR span
+                       below the hop that failed (status error, or error.type): {rule: span
+                       name, category: "safety"} for a GUARDRAIL, "evaluator" for an
+                       EVALUATOR; a guardrail_check span (how the OpenTelemetry GenAI
+                       instrumentation of the Agents SDK, opentelemetry-instrumentation-
+                       openai-agents-v2, writes a guardrail) that failed or has
+                       gen_ai.guardrail.triggered = true: {rule: gen_ai.guardrail.name,
+                       category: "safety"}; a gen_ai.evaluation.result event on the hop's
+                       span or on a span whose nearest hop it is, failing when gen_ai.
+                       evaluation.score.label is fail, failed, false, incorrect, wrong, no,
+                       unsafe or bad (pass, passed, true, correct, right, yes, safe, good
+                       pass; another label, or none, checks without a verdict): {rule:
+                       gen_ai.evaluation.name, category: "evaluator"}; a guardrail tripwire
+                       in the error of the hop's span (InputGuardrailTripwireTriggered,
+                       OutputGuardrailTripwireTriggered, the Agents SDK's "Guardrail
+                       tripwire triggered: {'guardrail': NAME}"), which stopped that hop's
+                       output: {rule: NAME, else the exception type, category: "safety"}
+    metadata           {span_name, service_name}; child_errors: how many spans whose nearest
+                       hop this is failed, not counting checks (a tool error the agent
+                       recovered from, under the default --hop-spans agents); container:
+                       true for a root that is its run's only hop
 
 Sources: OpenTelemetry semantic conventions for GenAI (gen-ai-spans.md, gen-ai-agent-spans.md,
 registry gen-ai.md: operation names, `gen_ai.agent.name`, `gen_ai.workflow.name`,
 `gen_ai.usage.*`, the deprecated `prompt_tokens`/`completion_tokens`, `error.type`);
 OpenInference semantic conventions (spec/semantic_conventions.md: `openinference.span.kind`
-values, `agent.name`, `tool.name`, `llm.model_name`, `llm.token_count.*`, `llm.cost.total`).
+values, `agent.name`, `tool.name`, `llm.model_name`, `llm.token_count.*`, `llm.cost.total`);
+the GenAI evaluation event (gen-ai-events.md: `gen_ai.evaluation.result`,
+`gen_ai.evaluation.name`, `gen_ai.evaluation.score.label`, `gen_ai.evaluation.explanation`);
+openinference-instrumentation-openai-agents (_processor.py: the trace's root span is an AGENT
+span named after the workflow, always status OK; agent spans carry `agent.name`; span errors
+are "message: data" in the status), checked against its spans in tests/test_realsdk_agents.py.
 """
 
 from __future__ import annotations
@@ -84,6 +129,13 @@ HOP_SPANS_HELP: dict[HopSpans, str] = {
 }
 
 _ATTRIBUTES = '\'[{"key":"VARCHAR","value":"JSON"}]\''
+_EVENTS = '\'[{"name":"VARCHAR","attributes":[{"key":"VARCHAR","value":"JSON"}]}]\''
+# The Agents SDK's default name for a run's trace: it names no workflow.
+_UNNAMED_WORKFLOW = "Agent workflow"
+# gen_ai.evaluation.score.label values that decide a verdict (lower-cased).
+_FAIL_LABELS = ("fail", "failed", "false", "incorrect", "wrong", "no", "unsafe", "bad")
+_PASS_LABELS = ("pass", "passed", "true", "correct", "right", "yes", "safe", "good")
+_TRIPWIRE = "(Input|Output)GuardrailTripwireTriggered|[Gg]uardrail tripwire triggered"
 _MODEL_OPERATIONS = ("chat", "text_completion", "generate_content", "embeddings")
 
 
@@ -171,6 +223,46 @@ def _is_hop(hop_spans: HopSpans) -> str:
     }[hop_spans]
 
 
+def _event_string(attributes: str, key: str) -> str:
+    return f"nullif(({entry(attributes, key)})->>'stringValue', '')"
+
+
+def _exception(key: str) -> str:
+    """An attribute of the span's first `exception` event (OpenTelemetry's record_exception)."""
+    return f"nullif(({entry('exception', key)})->>'stringValue', '')"
+
+
+def _evaluations() -> str:
+    """The span's `gen_ai.evaluation.result` events: name, verdict (from the label), note."""
+    label = f"lower({_event_string('ev.attributes', 'gen_ai.evaluation.score.label')})"
+    fail = ", ".join(lit(v) for v in _FAIL_LABELS)
+    ok = ", ".join(lit(v) for v in _PASS_LABELS)
+    verdict = f"CASE WHEN {label} IN ({fail}) THEN false WHEN {label} IN ({ok}) THEN true END"
+    name = f"coalesce({_event_string('ev.attributes', 'gen_ai.evaluation.name')}, 'evaluation')"
+    note = _event_string("ev.attributes", "gen_ai.evaluation.explanation")
+    return (
+        "list_transform(list_filter(coalesce(events, []), "
+        "lambda ev: ev.name = 'gen_ai.evaluation.result'), "
+        f"lambda ev: {{'name': {name}, 'passed': {verdict}, 'note': {note}}})"
+    )
+
+
+def _tripwire() -> str:
+    """The guardrail whose tripwire the span's error reports (the OpenAI Agents SDK's
+    `... Guardrail tripwire triggered: {'guardrail': 'NAME'}`, or the exception's type)."""
+    text = (
+        "concat_ws(' ', error_type, status_message, "
+        f"{_exception('exception.type')}, {_exception('exception.message')})"
+    )
+    rule = lit(r"""['"]guardrail['"]\s*:\s*['"]([^'"]+)""")
+    named = f"nullif(regexp_extract({text}, {rule}, 1), '')"
+    typed = f"nullif(regexp_extract({text}, '(Input|Output)GuardrailTripwireTriggered', 0), '')"
+    return (
+        f"CASE WHEN regexp_matches({text}, {lit(_TRIPWIRE)}) "
+        f"THEN coalesce({named}, {typed}, 'guardrail_tripwire') END"
+    )
+
+
 def _timestamp(ns: str) -> str:
     return f"to_json({rfc3339(f'make_timestamp({ns} // 1000)')})"
 
@@ -209,7 +301,8 @@ def records_sql(lines: str, hop_spans: HopSpans) -> str:
             "nullif(TRY_CAST(span->>'endTimeUnixNano' AS BIGINT), 0) AS end_ns, "
             "span->'status'->>'code' AS status_code, "
             "span->'status'->>'message' AS status_message, "
-            f"try(json_transform(span->'attributes', {_ATTRIBUTES})) AS attrs FROM raw_spans) "
+            f"try(json_transform(span->'attributes', {_ATTRIBUTES})) AS attrs, "
+            f"try(json_transform(span->'events', {_EVENTS})) AS events FROM raw_spans) "
             "WHERE trace IS NOT NULL AND id IS NOT NULL "
             "QUALIFY row_number() OVER (PARTITION BY trace, id ORDER BY _line) = 1",
         ),
@@ -222,8 +315,17 @@ def records_sql(lines: str, hop_spans: HopSpans) -> str:
             "coalesce(op = 'invoke_workflow', false) AS is_workflow, "
             f"coalesce(op IN ({', '.join(lit(o) for o in _MODEL_OPERATIONS)}) "
             "OR oi_kind IN ('LLM', 'EMBEDDING'), false) AS is_model, "
-            "coalesce(oi_kind IN ('GUARDRAIL', 'EVALUATOR'), false) AS is_check, "
-            f"{_string('error.type')} AS error_type FROM spans",
+            "coalesce(oi_kind IN ('GUARDRAIL', 'EVALUATOR') OR op = 'guardrail_check', false) "
+            "AS is_check, "
+            "coalesce(oi_kind = 'GUARDRAIL' OR op = 'guardrail_check', false) AS is_guardrail, "
+            f"coalesce(TRY_CAST(({_attr('gen_ai.guardrail.triggered')})->>'boolValue' AS BOOLEAN), "
+            "false) AS tripped, "
+            f"{_string('gen_ai.agent.name')} IS NULL AND {_string('agent.name')} IS NULL "
+            "AS anonymous, "
+            f"coalesce(contains({_string('metadata')}, 'langgraph_node'), false) AS graph_node, "
+            f"{_string('error.type')} AS error_type, "
+            "list_filter(coalesce(events, []), lambda ev: ev.name = 'exception')[1].attributes "
+            "AS exception FROM spans",
         ),
         ("nodes", _nodes_sql(hop_spans)),
         (
@@ -240,7 +342,10 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         "list_transform(list_filter(attrs, lambda a: starts_with(a.key, 'argus.')), "
         f"lambda a: {{'key': a.key, 'value': {_anyvalue('a.value')}}})"
     )
-    failed = "coalesce(status_code IN ('2', 'STATUS_CODE_ERROR'), false) OR error_type IS NOT NULL"
+    failed = (
+        "coalesce(status_code IN ('2', 'STATUS_CODE_ERROR'), false) OR error_type IS NOT NULL "
+        "OR (is_check AND tripped)"
+    )
     columns = {
         "_line": "_line",
         "trace": "trace",
@@ -254,15 +359,26 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         "is_workflow": "is_workflow",
         "is_model": "is_model",
         "is_check": "is_check",
+        "run_span": "coalesce(is_workflow OR (anonymous AND oi_kind = 'CHAIN' AND NOT graph_node), "
+        "false)",
+        "run_root": "coalesce(anonymous AND "
+        "(oi_kind = 'AGENT' OR op = 'invoke_agent' OR (oi_kind IS NULL AND op IS NULL)), false)",
+        "evaluations": _evaluations(),
+        "tripwire": _tripwire(),
         "hop_id": "CASE WHEN is_agent THEN coalesce("
         f"{_string('gen_ai.agent.name')}, {_string('agent.name')}, name) "
         f"WHEN is_tool THEN coalesce({_string('gen_ai.tool.name')}, {_string('tool.name')}, "
         "name) ELSE name END",
         "workflow_name": f"coalesce({_string('gen_ai.workflow.name')}, "
-        f"{_string('gen_ai.agent.name')})",
+        f"CASE WHEN is_workflow THEN {_string('gen_ai.agent.name')} END, "
+        f"CASE WHEN (oi_kind = 'AGENT' OR op = 'invoke_agent') AND anonymous "
+        f"AND name <> {lit(_UNNAMED_WORKFLOW)} "
+        "THEN name END)",
         "default_workflow": "service",
         "failed": failed,
-        "error": "coalesce(error_type, nullif(status_message, ''))",
+        "error": "coalesce(error_type, nullif(status_message, ''), "
+        f"{_exception('exception.type')} || "
+        f"coalesce(': ' || {_exception('exception.message')}, ''))",
         "input_tokens": f"coalesce({_int('gen_ai.usage.input_tokens')}, "
         f"{_int('gen_ai.usage.prompt_tokens')}, {_int('llm.token_count.prompt')})",
         "output_tokens": f"coalesce({_int('gen_ai.usage.output_tokens')}, "
@@ -270,8 +386,8 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         "cost_usd": _double("llm.cost.total"),
         "model": f"coalesce({_string('gen_ai.response.model')}, "
         f"{_string('gen_ai.request.model')}, {_string('llm.model_name')})",
-        "check_rule": "name",
-        "check_category": "CASE WHEN oi_kind = 'GUARDRAIL' THEN 'safety' ELSE 'evaluator' END",
+        "check_rule": f"coalesce({_string('gen_ai.guardrail.name')}, name)",
+        "check_category": "CASE WHEN is_guardrail THEN 'safety' ELSE 'evaluator' END",
         "argus": argus,
         "metadata": "json_object('span_name', name, 'service_name', service)",
     }
