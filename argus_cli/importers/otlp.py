@@ -24,9 +24,18 @@ Mapping (a trace is a run; a span that appears twice counts once, its first line
                        openinference.span.kind = AGENT; tools: also execute_tool / TOOL spans;
                        genai: every span with either attribute; all: every span. Never an
                        invoke_workflow span (it names the workflow) nor a GUARDRAIL or
-                       EVALUATOR span (it checks a hop)
+                       EVALUATOR span (it checks a hop). LangGraph (OpenInference's LangChain
+                       instrumentation: its `metadata` attribute, a JSON string, carries
+                       langgraph_node, langgraph_step, langgraph_checkpoint_ns): the graph's
+                       nodes are the agent steps whatever their span kind, so under agents
+                       and tools a span with that metadata is a hop only when it is a node's
+                       span (the outermost span of its task); the graph's own span is none,
+                       and a subgraph's span nested directly under its node's span, with the
+                       node's name and task, repeats that node and is a hop in no mode
     hop_id             gen_ai.agent.name, then agent.name (OpenInference), then the span name;
-                       tool spans: gen_ai.tool.name, then tool.name, then the span name
+                       tool spans: gen_ai.tool.name, then tool.name, then the span name;
+                       LangGraph nodes: the path of node names in langgraph_checkpoint_ns
+                       (`billing_agent/agent`: a subgraph's node named by its callers)
     workflow_id        the nearest enclosing invoke_workflow span's gen_ai.workflow.name (or
                        its gen_ai.agent.name, where later GenAI conventions moved the name),
                        then the resource's service.name
@@ -34,7 +43,9 @@ Mapping (a trace is a run; a span that appears twice counts once, its first line
     parent_id          spanId of the nearest enclosing hop
     seq                rank by startTimeUnixNano within the trace
     status, error      error when status.code is 2 (STATUS_CODE_ERROR) or error.type is set;
-                       error is error.type, else status.message
+                       error is the span's last `exception` event as Python's last traceback
+                       line, `exception.type: ` and the first line of exception.message; else
+                       error.type; else the first line of status.message
     input_tokens,      gen_ai.usage.input_tokens / output_tokens, the older
     output_tokens      gen_ai.usage.prompt_tokens / completion_tokens, or OpenInference
                        llm.token_count.prompt / completion. A hop with none gets the sum over
@@ -53,13 +64,18 @@ Mapping (a trace is a run; a span that appears twice counts once, its first line
                        validated; one that fails (status error, or error.type) adds the
                        violation {rule: span name, category: "safety"} for a GUARDRAIL (a
                        moderation check), "evaluator" for an EVALUATOR
-    metadata           {span_name, service_name}
+    metadata           {span_name, service_name}; error_detail: a failed span's whole
+                       status.message (LangChain writes the exception and its traceback)
 
 Sources: OpenTelemetry semantic conventions for GenAI (gen-ai-spans.md, gen-ai-agent-spans.md,
 registry gen-ai.md: operation names, `gen_ai.agent.name`, `gen_ai.workflow.name`,
 `gen_ai.usage.*`, the deprecated `prompt_tokens`/`completion_tokens`, `error.type`);
 OpenInference semantic conventions (spec/semantic_conventions.md: `openinference.span.kind`
-values, `agent.name`, `tool.name`, `llm.model_name`, `llm.token_count.*`, `llm.cost.total`).
+values, `agent.name`, `tool.name`, `llm.model_name`, `llm.token_count.*`, `llm.cost.total`);
+OpenInference's LangChain instrumentation (`metadata` holds the LangChain run's metadata as JSON;
+a LangChain run named like "*agent*" gets span kind AGENT); LangGraph's task metadata
+(`langgraph_node`, `langgraph_step`, `langgraph_checkpoint_ns`: `node:task` parts joined by `|`);
+OpenTelemetry's exception event (`exception.type`, `exception.message`).
 """
 
 from __future__ import annotations
@@ -163,11 +179,16 @@ def _double(key: str) -> str:
 
 
 def _is_hop(hop_spans: HopSpans) -> str:
+    # In a LangGraph trace the graph's nodes are the agent steps, whatever span kind
+    # OpenInference gave them (it calls a span AGENT when its name contains "agent"); the spans
+    # inside a node (its model calls, chains, a subgraph's own span) and the graph's span are not.
+    agent = "(is_graph_node OR (is_agent AND lg_node IS NULL AND NOT is_graph))"
     return {
-        "agents": "is_agent",
-        "tools": "is_agent OR is_tool",
-        "genai": "(op IS NOT NULL OR oi_kind IS NOT NULL) AND NOT is_check AND NOT is_workflow",
-        "all": "NOT is_check AND NOT is_workflow",
+        "agents": agent,
+        "tools": f"{agent} OR is_tool",
+        "genai": "(op IS NOT NULL OR oi_kind IS NOT NULL) AND NOT is_check AND NOT is_workflow "
+        "AND NOT is_repeat",
+        "all": "NOT is_check AND NOT is_workflow AND NOT is_repeat",
     }[hop_spans]
 
 
@@ -209,7 +230,8 @@ def records_sql(lines: str, hop_spans: HopSpans) -> str:
             "nullif(TRY_CAST(span->>'endTimeUnixNano' AS BIGINT), 0) AS end_ns, "
             "span->'status'->>'code' AS status_code, "
             "span->'status'->>'message' AS status_message, "
-            f"try(json_transform(span->'attributes', {_ATTRIBUTES})) AS attrs FROM raw_spans) "
+            f"try(json_transform(span->'attributes', {_ATTRIBUTES})) AS attrs, "
+            f"{_exception('span')} AS exception FROM raw_spans) "
             "WHERE trace IS NOT NULL AND id IS NOT NULL "
             "QUALIFY row_number() OVER (PARTITION BY trace, id ORDER BY _line) = 1",
         ),
@@ -223,8 +245,10 @@ def records_sql(lines: str, hop_spans: HopSpans) -> str:
             f"coalesce(op IN ({', '.join(lit(o) for o in _MODEL_OPERATIONS)}) "
             "OR oi_kind IN ('LLM', 'EMBEDDING'), false) AS is_model, "
             "coalesce(oi_kind IN ('GUARDRAIL', 'EVALUATOR'), false) AS is_check, "
-            f"{_string('error.type')} AS error_type FROM spans",
+            f"{_string('error.type')} AS error_type, "
+            f"{_langchain_metadata()} AS lc_metadata FROM spans",
         ),
+        ("langgraph", _langgraph_sql()),
         ("nodes", _nodes_sql(hop_spans)),
         (
             "given_scores",
@@ -233,6 +257,66 @@ def records_sql(lines: str, hop_spans: HopSpans) -> str:
         ),
     ]
     return assemble(ctes, ["OBJECT"])
+
+
+def _exception(span: str) -> str:
+    """The span's last `exception` event (OpenTelemetry's record_exception) as its first line,
+    `type: message` as Python prints it, or NULL when the span recorded none."""
+    events = f"list_filter(json_extract({span}, '$.events[*]'), lambda e: e->>'name' = 'exception')"
+    attrs = f"try(json_transform(list_last({events})->'attributes', {_ATTRIBUTES}))"
+    kind = f"nullif(({entry(attrs, 'exception.type')})->>'stringValue', '')"
+    message = f"({entry(attrs, 'exception.message')})->>'stringValue'"
+    line = f"nullif(trim(split_part(trim({message}), chr(10), 1)), '')"
+    return (
+        f"CASE WHEN {kind} IS NOT NULL AND {line} IS NOT NULL THEN {kind} || ': ' || {line} "
+        f"ELSE coalesce({kind}, {line}) END"
+    )
+
+
+def _langchain_metadata() -> str:
+    """OpenInference's LangChain instrumentation writes the run's metadata (LangGraph's
+    `langgraph_node`, `langgraph_step`, `langgraph_checkpoint_ns`, ...) as one JSON string in the
+    attribute `metadata`."""
+    value = f"TRY_CAST({_string('metadata')} AS JSON)"
+    return f"CASE WHEN json_type({value}) = 'OBJECT' THEN {value} END"
+
+
+def _langgraph_sql() -> str:
+    """LangGraph's nodes among the spans, from the metadata LangGraph gives every run inside a
+    node task: a node's span is the outermost span of its task (its parent belongs to another
+    task, or to none: the graph's span), so the spans inside it, which inherit the same metadata,
+    are not nodes. A subgraph added as a node runs as a span of its own nested directly under
+    the node's span, with the node's name and metadata: a repeat of the node, not a step.
+
+    A node's hop id is its path of node names from the checkpoint namespace
+    (`billing_agent:<task>|agent:<task>` is `billing_agent/agent`): a subgraph's nodes are told
+    apart by the node that called them (the ReAct `agent` of two specialists), and the name stays
+    the same in every run and file. LangGraph reserves `|` and `:` in node names."""
+    node = "(c.lc_metadata->>'langgraph_node')"
+    step = "(c.lc_metadata->>'langgraph_step')"
+    ns = "(c.lc_metadata->>'langgraph_checkpoint_ns')"
+    parent_node = "(p.lc_metadata->>'langgraph_node')"
+    same_task = (
+        f"({parent_node} = {node} "
+        f"AND (p.lc_metadata->>'langgraph_step') IS NOT DISTINCT FROM {step} "
+        f"AND (p.lc_metadata->>'langgraph_checkpoint_ns') IS NOT DISTINCT FROM {ns})"
+    )
+    path = (
+        f"array_to_string(list_transform(string_split({ns}, '|'), "
+        "lambda part: split_part(part, ':', 1)), '/')"
+    )
+    is_node = f"({node} IS NOT NULL AND NOT coalesce({same_task}, false))"
+    return (
+        f"SELECT c.*, {node} AS lg_node, {is_node} AS is_graph_node, "
+        f"coalesce({node} IS NOT NULL AND {same_task} AND c.name = p.name, false) AS is_repeat, "
+        f"CASE WHEN {is_node} THEN CASE WHEN ({ns}) IS NOT NULL "
+        f"AND (ends_with({path}, '/' || {node}) OR {path} = {node}) THEN {path} "
+        f"ELSE {node} END END AS lg_hop_id, "
+        f"coalesce({node} IS NULL AND EXISTS ("
+        "SELECT 1 FROM classified k WHERE k.trace = c.trace AND k.parent = c.id "
+        "AND (k.lc_metadata->>'langgraph_node') IS NOT NULL), false) AS is_graph "
+        "FROM classified c LEFT JOIN classified p ON p.trace = c.trace AND p.id = c.parent"
+    )
 
 
 def _nodes_sql(hop_spans: HopSpans) -> str:
@@ -254,7 +338,7 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         "is_workflow": "is_workflow",
         "is_model": "is_model",
         "is_check": "is_check",
-        "hop_id": "CASE WHEN is_agent THEN coalesce("
+        "hop_id": "CASE WHEN is_graph_node THEN lg_hop_id WHEN is_agent THEN coalesce("
         f"{_string('gen_ai.agent.name')}, {_string('agent.name')}, name) "
         f"WHEN is_tool THEN coalesce({_string('gen_ai.tool.name')}, {_string('tool.name')}, "
         "name) ELSE name END",
@@ -262,7 +346,8 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         f"{_string('gen_ai.agent.name')})",
         "default_workflow": "service",
         "failed": failed,
-        "error": "coalesce(error_type, nullif(status_message, ''))",
+        "error": "coalesce(exception, error_type, "
+        "nullif(trim(split_part(trim(status_message), chr(10), 1)), ''))",
         "input_tokens": f"coalesce({_int('gen_ai.usage.input_tokens')}, "
         f"{_int('gen_ai.usage.prompt_tokens')}, {_int('llm.token_count.prompt')})",
         "output_tokens": f"coalesce({_int('gen_ai.usage.output_tokens')}, "
@@ -273,7 +358,9 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         "check_rule": "name",
         "check_category": "CASE WHEN oi_kind = 'GUARDRAIL' THEN 'safety' ELSE 'evaluator' END",
         "argus": argus,
-        "metadata": "json_object('span_name', name, 'service_name', service)",
+        "metadata": "json_merge_patch(json_object('span_name', name, 'service_name', service), "
+        "CASE WHEN " + failed + " AND nullif(status_message, '') IS NOT NULL "
+        "THEN json_object('error_detail', status_message) ELSE '{}' END)",
     }
     assert list(columns) == list(NODE_COLUMNS), "the nodes contract of importers.common"
-    return "SELECT " + ", ".join(f"{v} AS {k}" for k, v in columns.items()) + " FROM classified"
+    return "SELECT " + ", ".join(f"{v} AS {k}" for k, v in columns.items()) + " FROM langgraph"
