@@ -1,0 +1,210 @@
+"""A real LangGraph application, traced by OpenInference, read by argus: the truth per run.
+
+`realsdk/langgraph_app.py` runs 16 support-desk cases (a supervisor node routing to one of two
+`create_react_agent` specialists, then a reviewer node) against the fake model server, with
+faults injected at known runs, and exports the spans as OTLP JSON both ways protobuf and the
+OTLP specification write it. Every expected figure below is worked out from `CASES`, the
+script of the faults, never read back from argus.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+for _module in (
+    "langgraph",
+    "langchain_openai",
+    "openinference.instrumentation.langchain",
+    "opentelemetry.sdk",
+    "opentelemetry.exporter.otlp.proto.common",
+):
+    pytest.importorskip(_module, reason="needs the `integration` extra")
+
+from realsdk.langgraph_app import CASES, Case, Outcome, run_cases, write_otlp  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from argus_cli.cli import app  # noqa: E402
+
+pytestmark = pytest.mark.realsdk
+
+NODES = {
+    "supervisor",
+    "billing_agent",
+    "billing_agent/agent",
+    "billing_agent/tools",
+    "tech_agent",
+    "tech_agent/agent",
+    "tech_agent/tools",
+    "reviewer",
+}
+TOOLS = {"lookup_invoice", "issue_refund", "check_service"}
+
+
+@dataclass
+class Traced:
+    hex_file: Path
+    base64_file: Path
+    outcomes: list[Outcome]
+    case_of: dict[str, Case]  # run_id (trace id, hex) -> the case that trace ran
+    tmp: Path
+
+
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory: pytest.TempPathFactory) -> Traced:
+    spans, outcomes = run_cases()
+    tmp = tmp_path_factory.mktemp("langgraph")
+    case_of: dict[str, Case] = {}
+    for span in spans:
+        if span.parent is None:  # the graph's span: its input holds the case's marker
+            text = str((span.attributes or {}).get("input.value", ""))
+            found = [c for c in CASES if c.marker in text]
+            assert len(found) == 1, text[:200]
+            case_of[f"{span.context.trace_id:032x}"] = found[0]
+    return Traced(
+        hex_file=write_otlp(spans, tmp / "langgraph.otlp.json", hex_ids=True),
+        base64_file=write_otlp(spans, tmp / "langgraph.protobuf.json", hex_ids=False),
+        outcomes=outcomes,
+        case_of=case_of,
+        tmp=tmp,
+    )
+
+
+def _argus(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code in (0, 1), result.output
+    return result.stdout
+
+
+def _records(path: Path, *flags: str) -> list[dict[str, Any]]:
+    out = path.with_suffix(f".{'-'.join(flags) or 'default'}.jsonl")
+    _argus("convert", str(path), "-o", str(out), *flags)
+    return [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+
+
+def _by_run(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        if record.get("kind", "hop") == "hop":
+            runs.setdefault(record["run_id"], []).append(record)
+    return runs
+
+
+def test_the_faults_happened_as_scripted(traced: Traced) -> None:
+    """The harness itself: the runs that must raise did, with the injected exception."""
+    raised = {o.case.name: (o.raised or "").split(":")[0] for o in traced.outcomes}
+    assert raised == {
+        c.name: {
+            "fatal_tool_error": "RefundGatewayError",
+            "supervisor_500": "OpenAIAPIError",
+            "reviewer_crash": "JSONDecodeError",
+        }.get(c.fault or "", "")
+        for c in CASES
+    }
+    assert sorted(c.name for c in traced.case_of.values()) == [c.name for c in CASES]
+
+
+def test_one_run_per_graph_invocation_none_dropped(traced: Traced) -> None:
+    runs = _by_run(_records(traced.hex_file))
+    assert len(CASES) == 16
+    assert set(runs) == set(traced.case_of)  # the supervisor's failed run included
+
+
+def test_graph_nodes_are_the_hops_each_counted_once(traced: Traced) -> None:
+    """Per run, every graph node it went through, once per execution: the subgraph's own span
+    is no second `billing_agent`, the ReAct nodes are told apart by their specialist, and
+    nothing else (the graph's span, model calls, chains inside nodes) is a hop."""
+    runs = _by_run(_records(traced.hex_file))
+    for run_id, hops in runs.items():
+        case = traced.case_of[run_id]
+        assert Counter(h["hop_id"] for h in hops) == case.executions(), case
+    every = {h["hop_id"] for hops in runs.values() for h in hops}
+    assert every == NODES  # no pseudo-hop; supervisor and reviewer are hops
+
+
+def test_the_run_tree_follows_the_graph(traced: Traced) -> None:
+    runs = _by_run(_records(traced.hex_file))
+    for run_id, hops in runs.items():
+        case = traced.case_of[run_id]
+        by_span = {h["span_id"]: h for h in hops}
+        for hop in hops:
+            caller = by_span[hop["parent_id"]]["hop_id"] if hop["parent_id"] else None
+            expected = case.specialist if "/" in hop["hop_id"] else None
+            assert caller == expected, (case, hop["hop_id"])
+        order = [h["hop_id"] for h in sorted(hops, key=lambda h: h["seq"])]
+        assert order[0] == "supervisor"
+        if "reviewer" in order:
+            assert order[-1] == "reviewer"
+
+
+def _expected_errors(case: Case) -> Counter[str]:
+    """Hops that reported an error in this run: a raised error fails its callers too."""
+    return Counter(
+        {
+            "fatal_tool_error": [f"{case.specialist}/tools", case.specialist],
+            "supervisor_500": ["supervisor"],
+            "reviewer_crash": ["reviewer"],
+        }.get(case.fault or "", [])
+    )
+
+
+def test_errors_where_they_were_raised_as_their_first_line(traced: Traced) -> None:
+    runs = _by_run(_records(traced.hex_file))
+    first_lines = {
+        "fatal_tool_error": "realsdk.langgraph_app.RefundGatewayError: "
+        "refund gateway unavailable for INV-{name}",
+        "supervisor_500": "langchain_openai.chat_models.base.OpenAIAPIError: "
+        "Error code: 500 - supervisor model overloaded",
+        "reviewer_crash": "json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)",
+    }
+    for run_id, hops in runs.items():
+        case = traced.case_of[run_id]
+        failed = [h for h in hops if h["status"] == "error"]
+        assert Counter(h["hop_id"] for h in failed) == _expected_errors(case), case
+        for hop in failed:
+            assert hop["error"] == first_lines[str(case.fault)].format(name=case.name)
+            # the whole text LangChain wrote (repr and traceback) stays in metadata
+            assert "Traceback (most recent call last)" in hop["metadata"]["error_detail"]
+        assert all(h.get("error") is None for h in hops if h["status"] != "error")
+
+
+def test_handled_tool_errors_under_hop_spans_tools(traced: Traced) -> None:
+    """With tools as hops: a lookup miss that ToolNode handed back to the model is an error of
+    the tool under a `tools` node that went on (success); the refund that raised fails the tool,
+    its `tools` node and its specialist."""
+    runs = _by_run(_records(traced.hex_file, "--hop-spans", "tools"))
+    assert set(runs) == set(traced.case_of)
+    for run_id, hops in runs.items():
+        case = traced.case_of[run_id]
+        by_span = {h["span_id"]: h for h in hops}
+        tools = [h for h in hops if h["hop_id"] in TOOLS]
+        assert [t["hop_id"] for t in sorted(tools, key=lambda h: h["seq"])] == case.tool_calls
+        for tool in tools:
+            assert by_span[tool["parent_id"]]["hop_id"] == f"{case.specialist}/tools"
+        failed_tools = [t for t in tools if t["status"] == "error"]
+        callers = [by_span[t["parent_id"]]["status"] for t in failed_tools]
+        if case.fault == "handled_tool_error":
+            assert [t["hop_id"] for t in failed_tools] == [case.tool_calls[0]]
+            assert callers == ["success"]
+            assert failed_tools[0]["error"].split(":")[0].endswith("NotFound")
+        elif case.fault == "fatal_tool_error":
+            assert [t["hop_id"] for t in failed_tools] == ["issue_refund"]
+            assert callers == ["error"]
+        else:
+            assert failed_tools == []
+        graph_errors = Counter(h["hop_id"] for h in hops if h["status"] == "error")
+        expected = _expected_errors(case) + Counter(t["hop_id"] for t in failed_tools)
+        assert graph_errors == expected, case
+
+
+def test_protobuf_and_hex_ids_give_the_same_records(traced: Traced) -> None:
+    def key(records: list[dict[str, Any]]) -> list[str]:
+        return sorted(json.dumps(r, sort_keys=True) for r in records)
+
+    assert key(_records(traced.hex_file)) == key(_records(traced.base64_file))
