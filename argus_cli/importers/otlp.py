@@ -359,7 +359,7 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         "check_category": "CASE WHEN oi_kind = 'GUARDRAIL' THEN 'safety' ELSE 'evaluator' END",
         "argus": argus,
         "metadata": "json_merge_patch(json_object('span_name', name, 'service_name', service), "
-        "CASE WHEN " + failed + " AND nullif(status_message, '') IS NOT NULL "
+        "CASE WHEN (" + failed + ") AND nullif(status_message, '') IS NOT NULL "
         "THEN json_object('error_detail', status_message) ELSE '{}' END)",
     }
     assert list(columns) == list(NODE_COLUMNS), "the nodes contract of importers.common"
