@@ -135,6 +135,8 @@ def test_graph_nodes_are_the_hops_named_by_their_path(tmp_path: Path) -> None:
     # none of the graph's span (an AGENT by name), the subgraph's repeat, the model call or
     # the agent-named chain inside a node is a hop; the model call rolls up into its node
     assert records[0]["model"] == "gpt-x"
+    # the graph's span names the workflow
+    assert {r["workflow_id"] for r in records} == {"helpdesk_agent"}
 
 
 @pytest.mark.parametrize(
@@ -148,6 +150,7 @@ def test_a_subgraph_repeat_is_one_hop_in_every_mode(
     assert hops["research"] == 1
     assert hops["research/search"] == 1
     assert {"planner", "research", "research/search"} | extra <= set(hops)
+    assert "helpdesk_agent" not in hops  # the graph's span is the workflow in every mode
     if mode == "tools":
         assert set(hops) == {"planner", "research", "research/search", "web_search"}
 
@@ -171,6 +174,8 @@ def test_a_node_whose_namespace_does_not_end_in_it_keeps_its_own_name(tmp_path: 
     ]
     records = _records(_write(tmp_path, spans))
     assert [r["hop_id"] for r in records] == ["step_a", "step_b", "step_c"]
+    # a graph compiled without a name is "LangGraph": no workflow name, the service's instead
+    assert {r["workflow_id"] for r in records} == {"desk"}
 
 
 def test_an_error_is_its_first_line_and_the_whole_text_goes_to_metadata(tmp_path: Path) -> None:

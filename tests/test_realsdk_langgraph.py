@@ -126,6 +126,8 @@ def test_graph_nodes_are_the_hops_each_counted_once(traced: Traced) -> None:
         assert Counter(h["hop_id"] for h in hops) == case.executions(), case
     every = {h["hop_id"] for hops in runs.values() for h in hops}
     assert every == NODES  # no pseudo-hop; supervisor and reviewer are hops
+    # the compiled graph's name names the workflow
+    assert {h["workflow_id"] for hops in runs.values() for h in hops} == {"support_desk"}
 
 
 def test_the_run_tree_follows_the_graph(traced: Traced) -> None:

@@ -29,16 +29,19 @@ Mapping (a trace is a run; a span that appears twice counts once, its first line
                        langgraph_node, langgraph_step, langgraph_checkpoint_ns): the graph's
                        nodes are the agent steps whatever their span kind, so under agents
                        and tools a span with that metadata is a hop only when it is a node's
-                       span (the outermost span of its task); the graph's own span is none,
-                       and a subgraph's span nested directly under its node's span, with the
-                       node's name and task, repeats that node and is a hop in no mode
+                       span (the outermost span of its task); the graph's own span (the
+                       parent of nodes, with no node of its own) is a workflow span in every
+                       mode, and a subgraph's span nested directly under its node's span,
+                       with the node's name and task, repeats that node and is a hop in no
+                       mode
     hop_id             gen_ai.agent.name, then agent.name (OpenInference), then the span name;
                        tool spans: gen_ai.tool.name, then tool.name, then the span name;
                        LangGraph nodes: the path of node names in langgraph_checkpoint_ns
                        (`billing_agent/agent`: a subgraph's node named by its callers)
     workflow_id        the nearest enclosing invoke_workflow span's gen_ai.workflow.name (or
-                       its gen_ai.agent.name, where later GenAI conventions moved the name),
-                       then the resource's service.name
+                       its gen_ai.agent.name, where later GenAI conventions moved the name,
+                       or a LangGraph graph's span name unless LangGraph's default
+                       "LangGraph"), then the resource's service.name
     span_id            spanId
     parent_id          spanId of the nearest enclosing hop
     seq                rank by startTimeUnixNano within the trace
@@ -100,6 +103,8 @@ HOP_SPANS_HELP: dict[HopSpans, str] = {
 }
 
 _ATTRIBUTES = '\'[{"key":"VARCHAR","value":"JSON"}]\''
+# LangGraph's name for a compiled graph that was given none: it names no workflow.
+_UNNAMED_GRAPH = "LangGraph"
 _MODEL_OPERATIONS = ("chat", "text_completion", "generate_content", "embeddings")
 
 
@@ -187,8 +192,8 @@ def _is_hop(hop_spans: HopSpans) -> str:
         "agents": agent,
         "tools": f"{agent} OR is_tool",
         "genai": "(op IS NOT NULL OR oi_kind IS NOT NULL) AND NOT is_check AND NOT is_workflow "
-        "AND NOT is_repeat",
-        "all": "NOT is_check AND NOT is_workflow AND NOT is_repeat",
+        "AND NOT is_graph AND NOT is_repeat",
+        "all": "NOT is_check AND NOT is_workflow AND NOT is_graph AND NOT is_repeat",
     }[hop_spans]
 
 
@@ -312,10 +317,11 @@ def _langgraph_sql() -> str:
         f"CASE WHEN {is_node} THEN CASE WHEN ({ns}) IS NOT NULL "
         f"AND (ends_with({path}, '/' || {node}) OR {path} = {node}) THEN {path} "
         f"ELSE {node} END END AS lg_hop_id, "
-        f"coalesce({node} IS NULL AND EXISTS ("
-        "SELECT 1 FROM classified k WHERE k.trace = c.trace AND k.parent = c.id "
-        "AND (k.lc_metadata->>'langgraph_node') IS NOT NULL), false) AS is_graph "
-        "FROM classified c LEFT JOIN classified p ON p.trace = c.trace AND p.id = c.parent"
+        f"({node} IS NULL AND g.parent IS NOT NULL) AS is_graph "
+        "FROM classified c LEFT JOIN classified p ON p.trace = c.trace AND p.id = c.parent "
+        "LEFT JOIN (SELECT DISTINCT trace, parent FROM classified "
+        "WHERE (lc_metadata->>'langgraph_node') IS NOT NULL) g "
+        "ON g.trace = c.trace AND g.parent = c.id"
     )
 
 
@@ -335,7 +341,7 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         "ended_at": _timestamp("end_ns"),
         "latency_ms": "CASE WHEN end_ns >= start_ns THEN (end_ns - start_ns) / 1e6 END",
         "is_hop": f"coalesce({_is_hop(hop_spans)}, false)",
-        "is_workflow": "is_workflow",
+        "is_workflow": "is_workflow OR is_graph",
         "is_model": "is_model",
         "is_check": "is_check",
         "hop_id": "CASE WHEN is_graph_node THEN lg_hop_id WHEN is_agent THEN coalesce("
@@ -343,7 +349,8 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         f"WHEN is_tool THEN coalesce({_string('gen_ai.tool.name')}, {_string('tool.name')}, "
         "name) ELSE name END",
         "workflow_name": f"coalesce({_string('gen_ai.workflow.name')}, "
-        f"{_string('gen_ai.agent.name')})",
+        f"{_string('gen_ai.agent.name')}, "
+        f"CASE WHEN is_graph AND name <> {lit(_UNNAMED_GRAPH)} THEN name END)",
         "default_workflow": "service",
         "failed": failed,
         "error": "coalesce(exception, error_type, "
