@@ -210,3 +210,33 @@ def test_protobuf_and_hex_ids_give_the_same_records(traced: Traced) -> None:
         return sorted(json.dumps(r, sort_keys=True) for r in records)
 
     assert key(_records(traced.hex_file)) == key(_records(traced.base64_file))
+
+
+def _report(path: Path, *flags: str) -> dict[str, Any]:
+    report: dict[str, Any] = json.loads(_argus("report", str(path), "--json", *flags))
+    return report
+
+
+def _total(counts: list[Counter[str]]) -> Counter[str]:
+    total: Counter[str] = Counter()
+    for count in counts:
+        total.update(count)
+    return total
+
+
+def test_the_report_counts_every_run_and_each_node_once(traced: Traced) -> None:
+    report = _report(traced.hex_file)
+    cases = list(traced.case_of.values())
+    assert report["runs"] == len(CASES)
+    executions = _total([Counter(c.executions()) for c in cases])
+    assert report["hop_executions"] == sum(executions.values()) == 95
+    (workflow,) = report["workflows"]
+    assert workflow["workflow_id"] == "support_desk"
+    hops = {h["hop_id"]: h for h in workflow["hops"]}
+    assert {h: v["executions"] for h, v in hops.items()} == dict(executions)
+    # executions of a node = runs that went through it: the specialists split the 15 routed
+    assert hops["supervisor"]["executions"] == 16
+    assert hops["billing_agent"]["executions"] + hops["tech_agent"]["executions"] == 15
+    assert hops["reviewer"]["executions"] == 14
+    errors = _total([_expected_errors(c) for c in cases])
+    assert {h: v["errors"] for h, v in hops.items() if v["errors"]} == dict(errors)
