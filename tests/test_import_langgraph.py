@@ -156,13 +156,14 @@ def test_a_subgraph_repeat_is_one_hop_in_every_mode(
 
 
 def test_metadata_that_is_not_json_is_no_langgraph_metadata(tmp_path: Path) -> None:
+    named = {"agent.name": "triage"}  # an agent root that names its agent is a hop
     spans = [
-        _span(1, "triage_agent", None, "AGENT", "{not json"),
+        _span(1, "triage_agent", None, "AGENT", "{not json", attributes=named),
         _span(2, "billing_agent", 1, "AGENT", '["a list"]'),
         _span(3, "lookup", 2, "TOOL", "42"),
     ]
     records = _records(_write(tmp_path, spans))
-    assert [r["hop_id"] for r in records] == ["triage_agent", "billing_agent"]
+    assert [r["hop_id"] for r in records] == ["triage", "billing_agent"]
 
 
 def test_a_node_whose_namespace_does_not_end_in_it_keeps_its_own_name(tmp_path: Path) -> None:

@@ -176,6 +176,54 @@ def test_errors_where_they_were_raised_as_their_first_line(traced: Traced) -> No
         assert all(h.get("error") is None for h in hops if h["status"] != "error")
 
 
+def _expected_child_errors(case: Case) -> dict[str, int]:
+    """Failed spans that are no hops under the default, by the node they ran in: the tool that
+    raised (handed back or not) and the supervisor's model call that got HTTP 500 to the end.
+    The retried 500 never failed a span (the client retried inside one model call), nor did
+    the reviewer's crash (its own code raised, after a model call that succeeded)."""
+    return {
+        "handled_tool_error": {f"{case.specialist}/tools": 1},
+        "fatal_tool_error": {f"{case.specialist}/tools": 1},
+        "supervisor_500": {"supervisor": 1},
+    }.get(case.fault or "", {})
+
+
+def test_errors_of_spans_that_are_no_hops_are_kept_on_their_node(traced: Traced) -> None:
+    runs = _by_run(_records(traced.hex_file))
+    for run_id, hops in runs.items():
+        case = traced.case_of[run_id]
+        kept = {
+            h["hop_id"]: h["metadata"]["child_errors"]
+            for h in hops
+            if "child_errors" in h["metadata"]
+        }
+        assert kept == _expected_child_errors(case), case
+
+
+def test_each_run_has_its_verdict_from_the_graph_span(traced: Traced) -> None:
+    """The graph's span is the run: its error (the runs that raised) or the reviewer's grade
+    on it (`argus.correct`) is the run's outcome record."""
+    outcomes = {r["run_id"]: r for r in _records(traced.hex_file) if r.get("kind") == "outcome"}
+    assert set(outcomes) == set(traced.case_of)
+    for run_id, outcome in outcomes.items():
+        case = traced.case_of[run_id]
+        assert outcome["correct"] is (not case.failed), case
+        if case.fault == "wrong_answer":
+            assert outcome["note"] == "argus.correct = false on support_desk"
+        elif case.raises:
+            assert (
+                outcome["note"]
+                .split(":")[0]
+                .endswith(
+                    {
+                        "fatal_tool_error": "RefundGatewayError",
+                        "supervisor_500": "OpenAIAPIError",
+                        "reviewer_crash": "JSONDecodeError",
+                    }[str(case.fault)]
+                )
+            )
+
+
 def test_handled_tool_errors_under_hop_spans_tools(traced: Traced) -> None:
     """With tools as hops: a lookup miss that ToolNode handed back to the model is an error of
     the tool under a `tools` node that went on (success); the refund that raised fails the tool,

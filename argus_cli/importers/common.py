@@ -10,11 +10,35 @@ An importer supplies two relations, written as CTEs over the `docs` this module 
 
 `assemble` adds the rules both formats share and that need the tree, each in one place:
 
-- a hop's `parent_id` and `workflow_id` come from its nearest hop and workflow ancestors;
+- **containers are the run, not hops.** A node is a container when it may be one (`run_span`,
+  or `run_root` and it is a root of its trace, no ancestor in the file, with children) and so
+  is every node above it: the spans at the top of a trace that only hold the run (an
+  OpenInference CHAIN root, the OpenAI Agents SDK's trace span and its task span, GenAI
+  `invoke_workflow`). A
+  container is never a hop. Its error, its `argus.correct` and its decisive evaluations
+  (`evaluations`) are the run's verdict: one SPEC `outcome` record per run that has any,
+  `{"kind": "outcome", "run_id", "correct", "source": "otel", "note"}`, `correct` false when
+  any of them says so, `note` the first failing one's (an error's first line);
+- **every trace is a run**: in a trace where no node is a hop, its first root (by start time)
+  becomes the run's only hop, `hop_id` its workflow name else its own name, with its own status
+  and `metadata.container = true` (its error is then the hop's, not an outcome as well). Not in
+  a file where no trace has a hop: that file is refused, saying which spans are hops, as one
+  read with the wrong `--hop-spans` or holding no agent trace at all;
+- a hop's `parent_id` and `workflow_id` come from its nearest hop and workflow ancestors (a
+  workflow node, or a container that names the workflow: `workflow_name`);
 - a hop with no usage of its own gets the sum of the model calls below it whose nearest hop it
   is, so a model call under a nested agent counts for that agent only, never twice;
-- failed checks (OpenInference GUARDRAIL and EVALUATOR spans, Langfuse's observation types of
-  the same names) below a hop become violations of that hop, and any check marks it validated;
+- checks are validations of the hop they check, and any check marks it validated: check
+  nodes (OpenInference GUARDRAIL and EVALUATOR spans, Langfuse's observation types of the same
+  names) below a hop, and the evaluations (GenAI `gen_ai.evaluation.result` events) and
+  guardrail tripwires (`tripwire`) of the hop itself or of a node whose nearest hop it is. A
+  failed check node adds the violation `{rule: check_rule, category: check_category}`, a
+  failing evaluation `{rule: its name, category: "evaluator"}`, a tripwire `{rule: the
+  guardrail, category: "safety"}` (the guardrail stopped that hop's output), each once;
+- errors are not lost when the spans that raised them are no hops: a hop's
+  `metadata.child_errors` counts the failed nodes (not checks, not containers) whose nearest
+  hop it is, when there are any (a tool error the agent recovered from, under the default
+  `--hop-spans agents`);
 - `seq` is the hop's rank by start time within its trace.
 
 Documents: a file whose first non-blank line is a whole JSON object is read line by line (the
@@ -45,6 +69,9 @@ ARGUS_FIELDS = (
 )
 SCORE_PREFIX = "argus.score."
 
+# A node's evaluation results (GenAI `gen_ai.evaluation.result` events), as a DuckDB type.
+EVALUATIONS = "STRUCT(name VARCHAR, passed BOOLEAN, note VARCHAR)[]"
+
 # The `nodes` contract, in column order: each importer builds its SELECT from these names.
 NODE_COLUMNS = {
     "_line": "line of the file the node came from",
@@ -59,6 +86,10 @@ NODE_COLUMNS = {
     "is_workflow": "BOOLEAN: names the workflow of the hops below it",
     "is_model": "BOOLEAN: a model call, whose usage rolls up into its hop",
     "is_check": "BOOLEAN: a guardrail or evaluator, whose failure is a violation of its hop",
+    "run_span": "BOOLEAN: may be a container (the run itself) when every node above it is one",
+    "run_root": "BOOLEAN: may be a container when it is a root of its trace",
+    "evaluations": f"{EVALUATIONS}: the node's evaluation results; passed NULL when undecided",
+    "tripwire": "VARCHAR: the guardrail whose tripwire the node's error reports, or NULL",
     "hop_id": "VARCHAR",
     "workflow_name": "VARCHAR: for workflow nodes",
     "default_workflow": "VARCHAR: workflow_id when no workflow node encloses the hop",
@@ -135,6 +166,11 @@ def json_object_sql(pairs: str) -> str:
     return f"CAST('{{' || array_to_string({pairs}, ',') || '}}' AS JSON)"
 
 
+def _json_bool(value: str) -> str:
+    """A JSON true or false as BOOLEAN; anything else NULL."""
+    return f"CASE WHEN json_type({value}) = 'BOOLEAN' THEN CAST({value} AS VARCHAR) = 'true' END"
+
+
 def _own_scores(entries: str) -> str:
     """A JSON object of the `argus.score.<name>` entries, or NULL when there are none."""
     scored = f"list_filter({entries}, lambda e: starts_with(e.key, {lit(SCORE_PREFIX)}))"
@@ -155,45 +191,125 @@ _COMMON_CTES: list[tuple[str, str]] = [
         "JOIN edges e ON e.trace = a.trace AND e.id = a.ancestor "
         f"WHERE a.depth < {MAX_DEPTH}",
     ),
+    # ancestors that are in the file (a trace cut across files loses the links between parts)
+    (
+        "anc_in",
+        "SELECT a.trace, a.id, a.ancestor, a.depth FROM anc a "
+        "JOIN nodes p ON p.trace = a.trace AND p.id = a.ancestor",
+    ),
+    (
+        "roots",
+        "SELECT n.trace, n.id FROM nodes n ANTI JOIN anc_in a ON a.trace = n.trace AND a.id = n.id",
+    ),
+    # a root may hold the run only when it holds something
+    (
+        "run_like",
+        "SELECT n.trace, n.id FROM nodes n LEFT JOIN roots r ON r.trace = n.trace AND r.id = n.id "
+        "LEFT JOIN (SELECT DISTINCT trace, parent FROM edges) c "
+        "ON c.trace = n.trace AND c.parent = n.id "
+        "WHERE n.run_span OR (n.run_root AND r.id IS NOT NULL AND c.parent IS NOT NULL)",
+    ),
+    (
+        "containers",
+        "SELECT l.trace, l.id FROM run_like l ANTI JOIN ("
+        "SELECT a.trace, a.id FROM anc_in a "
+        "ANTI JOIN run_like p ON p.trace = a.trace AND p.id = a.ancestor"
+        ") x ON x.trace = l.trace AND x.id = l.id",
+    ),
+    (
+        "classed",
+        "SELECT n.*, c.id IS NOT NULL AS is_container, "
+        "n.is_hop AND c.id IS NULL AS qualifies FROM nodes n "
+        "LEFT JOIN containers c ON c.trace = n.trace AND c.id = n.id",
+    ),
+    (
+        "hopless",
+        "SELECT r.trace, arg_min(r.id, {'start': n.start_key, 'line': n._line, 'id': n.id}) "
+        "AS root FROM roots r JOIN nodes n ON n.trace = r.trace AND n.id = r.id "
+        "WHERE r.trace NOT IN (SELECT trace FROM classed WHERE qualifies) "
+        "AND EXISTS (SELECT 1 FROM classed WHERE qualifies) GROUP BY r.trace",
+    ),
+    (
+        "tnodes",
+        "SELECT n.* EXCLUDE (qualifies) REPLACE ("
+        "coalesce(n.id = h.root, n.qualifies) AS is_hop, "
+        "CASE WHEN n.id = h.root THEN coalesce(n.workflow_name, n.hop_id) ELSE n.hop_id END "
+        "AS hop_id, "
+        "CASE WHEN n.id = h.root THEN json_merge_patch(n.metadata, '{\"container\": true}') "
+        "ELSE n.metadata END AS metadata) "
+        "FROM classed n LEFT JOIN hopless h ON h.trace = n.trace",
+    ),
     (
         "near_hop",
         "SELECT a.trace, a.id, arg_min(a.ancestor, a.depth) AS hop FROM anc a "
-        "JOIN nodes h ON h.trace = a.trace AND h.id = a.ancestor WHERE h.is_hop "
+        "JOIN tnodes h ON h.trace = a.trace AND h.id = a.ancestor WHERE h.is_hop "
         "GROUP BY a.trace, a.id",
     ),
     (
         "near_workflow",
         "SELECT a.trace, a.id, struct_extract(arg_min({'name': w.workflow_name}, a.depth), 'name') "
-        "AS name FROM anc a JOIN nodes w ON w.trace = a.trace AND w.id = a.ancestor "
-        "WHERE w.is_workflow GROUP BY a.trace, a.id",
+        "AS name FROM anc a JOIN tnodes w ON w.trace = a.trace AND w.id = a.ancestor "
+        "WHERE (w.is_workflow OR w.is_container) AND w.workflow_name IS NOT NULL "
+        "GROUP BY a.trace, a.id",
+    ),
+    # the hop a node's checks and errors belong to: itself when a hop, else its nearest hop
+    (
+        "owner",
+        "SELECT n.trace, n.id, CASE WHEN n.is_hop THEN n.id ELSE nh.hop END AS hop "
+        "FROM tnodes n LEFT JOIN near_hop nh ON nh.trace = n.trace AND nh.id = n.id",
     ),
     (
         "rollup",
         "SELECT n.trace, n.hop, sum(m.input_tokens) AS input_tokens, "
         "sum(m.output_tokens) AS output_tokens, sum(m.cost_usd) AS cost_usd, "
         "count(DISTINCT m.model) AS models, min(m.model) AS model "
-        "FROM near_hop n JOIN nodes m ON m.trace = n.trace AND m.id = n.id "
+        "FROM near_hop n JOIN tnodes m ON m.trace = n.trace AND m.id = n.id "
         "WHERE m.is_model AND NOT m.is_hop GROUP BY n.trace, n.hop",
     ),
     (
+        "check_facts",
+        "SELECT n.trace, n.hop, c.start_key, c.id, c.failed, c.check_rule AS rule, "
+        "c.check_category AS category "
+        "FROM near_hop n JOIN tnodes c ON c.trace = n.trace AND c.id = n.id "
+        "WHERE c.is_check AND NOT c.is_hop "
+        "UNION ALL "
+        "SELECT o.trace, o.hop, e.start_key, e.id, coalesce(NOT e.ev.passed, false), "
+        "e.ev.name, 'evaluator' FROM ("
+        "SELECT trace, id, start_key, unnest(evaluations) AS ev FROM tnodes "
+        "WHERE NOT (is_container AND NOT is_hop)) e "
+        "JOIN owner o ON o.trace = e.trace AND o.id = e.id WHERE o.hop IS NOT NULL "
+        "UNION ALL "
+        "SELECT o.trace, o.hop, t.start_key, t.id, true, t.tripwire, 'safety' FROM tnodes t "
+        "JOIN owner o ON o.trace = t.trace AND o.id = t.id "
+        "WHERE t.tripwire IS NOT NULL AND o.hop IS NOT NULL",
+    ),
+    (
         "checks",
-        "SELECT n.trace, n.hop, count(*) AS checks, "
-        "list(json_object('rule', c.check_rule, 'category', c.check_category) "
-        "ORDER BY c.start_key NULLS LAST, c.id) FILTER (WHERE c.failed) AS failures "
-        "FROM near_hop n JOIN nodes c ON c.trace = n.trace AND c.id = n.id "
-        "WHERE c.is_check AND NOT c.is_hop GROUP BY n.trace, n.hop",
+        "SELECT trace, hop, count(*) AS checks, "
+        "list(json_object('rule', rule, 'category', category) ORDER BY first_key NULLS LAST, "
+        "first_id) FILTER (WHERE failed) AS failures FROM ("
+        "SELECT trace, hop, rule, category, failed, min(start_key) AS first_key, "
+        "min(id) AS first_id, count(*) AS n FROM check_facts "
+        "GROUP BY trace, hop, rule, category, failed) GROUP BY trace, hop",
+    ),
+    (
+        "child_errors",
+        "SELECT n.trace, n.hop, count(*) AS errors "
+        "FROM near_hop n JOIN tnodes s ON s.trace = n.trace AND s.id = n.id "
+        "WHERE s.failed AND NOT s.is_hop AND NOT s.is_check AND NOT s.is_container "
+        "GROUP BY n.trace, n.hop",
     ),
     (
         "hops",
         "SELECT *, row_number() OVER (PARTITION BY trace "
-        "ORDER BY start_key NULLS LAST, _line, id) AS seq FROM nodes WHERE is_hop",
+        "ORDER BY start_key NULLS LAST, _line, id) AS seq FROM tnodes WHERE is_hop",
     ),
     ("last_hop", "SELECT trace, arg_max(id, seq) AS id FROM hops GROUP BY trace"),
     (
         "scored",
         "SELECT s.trace, coalesce(CASE WHEN n.is_hop THEN n.id END, nh.hop, l.id) AS hop, "
         "s.name, s.value FROM given_scores s "
-        "LEFT JOIN nodes n ON n.trace = s.trace AND n.id = s.node "
+        "LEFT JOIN tnodes n ON n.trace = s.trace AND n.id = s.node "
         "LEFT JOIN near_hop nh ON nh.trace = s.trace AND nh.id = s.node "
         "LEFT JOIN last_hop l ON l.trace = s.trace",
     ),
@@ -203,9 +319,33 @@ _COMMON_CTES: list[tuple[str, str]] = [
         "SELECT trace, hop, name, avg(value) AS value FROM scored WHERE hop IS NOT NULL "
         "GROUP BY trace, hop, name) GROUP BY trace, hop",
     ),
+    # the run's verdicts from its containers (a container that is the run's only hop carries
+    # its own error and labels as that hop)
+    (
+        "verdicts",
+        "SELECT trace, _line, start_key, id, false AS correct, "
+        "coalesce(split_part(nullif(trim(error), ''), chr(10), 1), 'error') AS note "
+        "FROM tnodes WHERE is_container AND NOT is_hop AND failed "
+        "UNION ALL "
+        f"SELECT trace, _line, start_key, id, {_json_bool(entry('argus', 'argus.correct'))}, "
+        "'argus.correct = false on ' || coalesce(workflow_name, hop_id) "
+        "FROM tnodes WHERE is_container AND NOT is_hop "
+        f"AND {_json_bool(entry('argus', 'argus.correct'))} IS NOT NULL "
+        "UNION ALL "
+        "SELECT trace, _line, start_key, id, ev.passed, "
+        "ev.name || ': ' || coalesce(ev.note, 'failed') FROM ("
+        "SELECT trace, _line, start_key, id, unnest(evaluations) AS ev FROM tnodes "
+        "WHERE is_container AND NOT is_hop) WHERE ev.passed IS NOT NULL",
+    ),
+    (
+        "outcomes",
+        "SELECT trace, min(_line) AS _line, bool_and(correct) AS correct, "
+        "arg_min(note, {'start': start_key, 'id': id}) FILTER (WHERE NOT correct) AS note "
+        "FROM verdicts GROUP BY trace",
+    ),
 ]
 
-_MATERIALIZED = frozenset({"docs", "nodes", "anc", "near_hop", "hops"})
+_MATERIALIZED = frozenset({"docs", "nodes", "anc", "tnodes", "near_hop", "owner", "hops"})
 
 
 def _record_sql() -> str:
@@ -254,7 +394,9 @@ def _record_sql() -> str:
         "input_hash": own["input_hash"],
         "output_hash": own["output_hash"],
         "intent_checksum": own["intent_checksum"],
-        "metadata": "h.metadata",
+        "metadata": "CASE WHEN ce.errors > 0 THEN "
+        "json_merge_patch(coalesce(h.metadata, '{}'), json_object('child_errors', ce.errors)) "
+        "ELSE h.metadata END",
     }
     record = "json_object(" + ", ".join(f"{lit(k)}, {v}" for k, v in fields.items()) + ")"
     return (
@@ -264,17 +406,33 @@ def _record_sql() -> str:
         "LEFT JOIN near_workflow w ON w.trace = h.trace AND w.id = h.id "
         "LEFT JOIN rollup r ON r.trace = h.trace AND r.hop = h.id "
         "LEFT JOIN checks c ON c.trace = h.trace AND c.hop = h.id "
-        "LEFT JOIN score_objects so ON so.trace = h.trace AND so.hop = h.id"
+        "LEFT JOIN score_objects so ON so.trace = h.trace AND so.hop = h.id "
+        "LEFT JOIN child_errors ce ON ce.trace = h.trace AND ce.hop = h.id"
+    )
+
+
+def _outcome_sql() -> str:
+    """One SPEC outcome record per run whose containers gave a verdict."""
+    record = (
+        "json_object('kind', 'outcome', 'run_id', trace, 'correct', correct, "
+        "'source', 'otel', 'note', CASE WHEN NOT correct THEN note END)"
+    )
+    return (
+        f"SELECT _line, CAST(json_merge_patch('{{}}', {record}) AS VARCHAR) AS _raw FROM outcomes"
     )
 
 
 def assemble(ctes: Sequence[tuple[str, str]], document_types: Sequence[str]) -> str:
     """The whole importer query: its CTEs (ending in `nodes` and `given_scores`), the shared
-    tree rules, and the records; documents of other JSON types pass through for the loader."""
+    tree rules, and the records (hops, then the runs' outcomes); documents of other JSON types
+    pass through for the loader."""
     parts = [
         f"{name} AS {'MATERIALIZED ' if name in _MATERIALIZED else ''}({sql})"
         for name, sql in [*ctes, *_COMMON_CTES]
     ]
     accepted = ", ".join(lit(t) for t in document_types)
     passed = f"SELECT _line, doc FROM docs WHERE doc_type NOT IN ({accepted})"
-    return f"WITH RECURSIVE {', '.join(parts)} {_record_sql()} UNION ALL {passed}"
+    return (
+        f"WITH RECURSIVE {', '.join(parts)} {_record_sql()} UNION ALL {_outcome_sql()} "
+        f"UNION ALL {passed}"
+    )

@@ -57,6 +57,7 @@ the blob storage export field reference (snake_case names, timestamp format).
 from __future__ import annotations
 
 from argus_cli.importers.common import (
+    EVALUATIONS,
     NODE_COLUMNS,
     HopSpans,
     assemble,
@@ -240,6 +241,10 @@ def _nodes_sql(selected: str) -> str:
         "is_workflow": "false",
         "is_model": "p.type IN ('GENERATION', 'EMBEDDING')",
         "is_check": "p.type IN ('GUARDRAIL', 'EVALUATOR')",
+        "run_span": "false",
+        "run_root": "false",
+        "evaluations": f"CAST(NULL AS {EVALUATIONS})",
+        "tripwire": "CAST(NULL AS VARCHAR)",
         "hop_id": "coalesce(p.name, lower(p.type))",
         "workflow_name": "CAST(NULL AS VARCHAR)",
         "default_workflow": "coalesce(t.trace_name, tn.name)",

@@ -105,6 +105,13 @@ HOP_SPANS_HELP: dict[HopSpans, str] = {
 _ATTRIBUTES = '\'[{"key":"VARCHAR","value":"JSON"}]\''
 # LangGraph's name for a compiled graph that was given none: it names no workflow.
 _UNNAMED_GRAPH = "LangGraph"
+_EVENTS = '\'[{"name":"VARCHAR","attributes":[{"key":"VARCHAR","value":"JSON"}]}]\''
+# The Agents SDK's default name for a run's trace: it names no workflow.
+_UNNAMED_WORKFLOW = "Agent workflow"
+# gen_ai.evaluation.score.label values that decide a verdict (lower-cased).
+_FAIL_LABELS = ("fail", "failed", "false", "incorrect", "wrong", "no", "unsafe", "bad")
+_PASS_LABELS = ("pass", "passed", "true", "correct", "right", "yes", "safe", "good")
+_TRIPWIRE = "(Input|Output)GuardrailTripwireTriggered|[Gg]uardrail tripwire triggered"
 _MODEL_OPERATIONS = ("chat", "text_completion", "generate_content", "embeddings")
 
 
@@ -197,6 +204,46 @@ def _is_hop(hop_spans: HopSpans) -> str:
     }[hop_spans]
 
 
+def _event_string(attributes: str, key: str) -> str:
+    return f"nullif(({entry(attributes, key)})->>'stringValue', '')"
+
+
+def _exception(key: str) -> str:
+    """An attribute of the span's first `exception` event (OpenTelemetry's record_exception)."""
+    return f"nullif(({entry('exception', key)})->>'stringValue', '')"
+
+
+def _evaluations() -> str:
+    """The span's `gen_ai.evaluation.result` events: name, verdict (from the label), note."""
+    label = f"lower({_event_string('ev.attributes', 'gen_ai.evaluation.score.label')})"
+    fail = ", ".join(lit(v) for v in _FAIL_LABELS)
+    ok = ", ".join(lit(v) for v in _PASS_LABELS)
+    verdict = f"CASE WHEN {label} IN ({fail}) THEN false WHEN {label} IN ({ok}) THEN true END"
+    name = f"coalesce({_event_string('ev.attributes', 'gen_ai.evaluation.name')}, 'evaluation')"
+    note = _event_string("ev.attributes", "gen_ai.evaluation.explanation")
+    return (
+        "list_transform(list_filter(coalesce(events, []), "
+        "lambda ev: ev.name = 'gen_ai.evaluation.result'), "
+        f"lambda ev: {{'name': {name}, 'passed': {verdict}, 'note': {note}}})"
+    )
+
+
+def _tripwire() -> str:
+    """The guardrail whose tripwire the span's error reports (the OpenAI Agents SDK's
+    `... Guardrail tripwire triggered: {'guardrail': 'NAME'}`, or the exception's type)."""
+    text = (
+        "concat_ws(' ', error_type, status_message, "
+        f"{_exception('exception.type')}, {_exception('exception.message')})"
+    )
+    rule = lit(r"""['"]guardrail['"]\s*:\s*['"]([^'"]+)""")
+    named = f"nullif(regexp_extract({text}, {rule}, 1), '')"
+    typed = f"nullif(regexp_extract({text}, '(Input|Output)GuardrailTripwireTriggered', 0), '')"
+    return (
+        f"CASE WHEN regexp_matches({text}, {lit(_TRIPWIRE)}) "
+        f"THEN coalesce({named}, {typed}, 'guardrail_tripwire') END"
+    )
+
+
 def _timestamp(ns: str) -> str:
     return f"to_json({rfc3339(f'make_timestamp({ns} // 1000)')})"
 
@@ -236,7 +283,7 @@ def records_sql(lines: str, hop_spans: HopSpans) -> str:
             "span->'status'->>'code' AS status_code, "
             "span->'status'->>'message' AS status_message, "
             f"try(json_transform(span->'attributes', {_ATTRIBUTES})) AS attrs, "
-            f"{_exception('span')} AS exception FROM raw_spans) "
+            f"try(json_transform(span->'events', {_EVENTS})) AS events FROM raw_spans) "
             "WHERE trace IS NOT NULL AND id IS NOT NULL "
             "QUALIFY row_number() OVER (PARTITION BY trace, id ORDER BY _line) = 1",
         ),
@@ -250,8 +297,12 @@ def records_sql(lines: str, hop_spans: HopSpans) -> str:
             f"coalesce(op IN ({', '.join(lit(o) for o in _MODEL_OPERATIONS)}) "
             "OR oi_kind IN ('LLM', 'EMBEDDING'), false) AS is_model, "
             "coalesce(oi_kind IN ('GUARDRAIL', 'EVALUATOR'), false) AS is_check, "
+            f"{_string('gen_ai.agent.name')} IS NULL AND {_string('agent.name')} IS NULL "
+            "AS anonymous, "
+            f"coalesce(contains({_string('metadata')}, 'langgraph_node'), false) AS graph_node, "
             f"{_string('error.type')} AS error_type, "
-            f"{_langchain_metadata()} AS lc_metadata FROM spans",
+            "list_filter(coalesce(events, []), lambda ev: ev.name = 'exception')[1].attributes "
+            f"AS exception, {_langchain_metadata()} AS lc_metadata FROM spans",
         ),
         ("langgraph", _langgraph_sql()),
         ("nodes", _nodes_sql(hop_spans)),
@@ -264,13 +315,11 @@ def records_sql(lines: str, hop_spans: HopSpans) -> str:
     return assemble(ctes, ["OBJECT"])
 
 
-def _exception(span: str) -> str:
-    """The span's last `exception` event (OpenTelemetry's record_exception) as its first line,
+def _exception_line() -> str:
+    """The span's `exception` event (OpenTelemetry's record_exception) as its first line,
     `type: message` as Python prints it, or NULL when the span recorded none."""
-    events = f"list_filter(json_extract({span}, '$.events[*]'), lambda e: e->>'name' = 'exception')"
-    attrs = f"try(json_transform(list_last({events})->'attributes', {_ATTRIBUTES}))"
-    kind = f"nullif(({entry(attrs, 'exception.type')})->>'stringValue', '')"
-    message = f"({entry(attrs, 'exception.message')})->>'stringValue'"
+    kind = _exception("exception.type")
+    message = f"({entry('exception', 'exception.message')})->>'stringValue'"
     line = f"nullif(trim(split_part(trim({message}), chr(10), 1)), '')"
     return (
         f"CASE WHEN {kind} IS NOT NULL AND {line} IS NOT NULL THEN {kind} || ': ' || {line} "
@@ -344,16 +393,26 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         "is_workflow": "is_workflow OR is_graph",
         "is_model": "is_model",
         "is_check": "is_check",
+        "run_span": "coalesce(is_workflow OR is_graph "
+        "OR (anonymous AND oi_kind = 'CHAIN' AND NOT graph_node), false)",
+        "run_root": "coalesce(anonymous AND "
+        "(oi_kind = 'AGENT' OR (oi_kind IS NULL AND op IS NULL)), false)",
+        "evaluations": _evaluations(),
+        "tripwire": _tripwire(),
         "hop_id": "CASE WHEN is_graph_node THEN lg_hop_id WHEN is_agent THEN coalesce("
         f"{_string('gen_ai.agent.name')}, {_string('agent.name')}, name) "
         f"WHEN is_tool THEN coalesce({_string('gen_ai.tool.name')}, {_string('tool.name')}, "
         "name) ELSE name END",
         "workflow_name": f"coalesce({_string('gen_ai.workflow.name')}, "
-        f"{_string('gen_ai.agent.name')}, "
+        f"CASE WHEN is_workflow THEN {_string('gen_ai.agent.name')} END, "
+        f"CASE WHEN oi_kind = 'AGENT' AND anonymous AND name <> {lit(_UNNAMED_WORKFLOW)} "
+        "THEN name END, "
         f"CASE WHEN is_graph AND name <> {lit(_UNNAMED_GRAPH)} THEN name END)",
         "default_workflow": "service",
-        "failed": failed,
-        "error": "coalesce(exception, error_type, "
+        # a subgraph's span that repeats its node's span shares its error: counted once, on
+        # the node (not again in the node's metadata.child_errors)
+        "failed": f"({failed}) AND NOT is_repeat",
+        "error": f"coalesce({_exception_line()}, error_type, "
         "nullif(trim(split_part(trim(status_message), chr(10), 1)), ''))",
         "input_tokens": f"coalesce({_int('gen_ai.usage.input_tokens')}, "
         f"{_int('gen_ai.usage.prompt_tokens')}, {_int('llm.token_count.prompt')})",

@@ -52,7 +52,7 @@ class Run:
     raises: bool  # Runner.run raised
     failed: bool  # the run failed, by an error or a wrong answer
     origin: str | None  # the origin hop of a failed run (None: failed by its outcome only)
-    tool_errors: int = 0  # failed tool spans below the specialist (metadata.child_errors)
+    child_errors: int = 0  # failed non-hop spans whose nearest hop is the specialist
     hop_wrong: bool = False  # the wrong answer is labelled on the specialist's own span
     run_wrong: bool = False  # the wrong answer is labelled on the run's container span
 
@@ -63,12 +63,13 @@ RUNS: tuple[Run, ...] = (
     Run("r03", BILLING, "", False, False, None),
     Run("r04", TECH, "", False, False, None),
     # lookup_invoice raises once; the SDK returns the error to the model, which calls it again
-    Run("r05", BILLING, "tool error, recovered", False, False, None, tool_errors=1),
+    Run("r05", BILLING, "tool error, recovered", False, False, None, child_errors=1),
     # restart_service (failure_error_function=None) raises: the exception ends the run
-    Run("r06", TECH, "tool error, fatal", True, True, TECH, tool_errors=1),
+    Run("r06", TECH, "tool error, fatal", True, True, TECH, child_errors=1),
     # the specialist's first model call gets HTTP 500 once: the client retries it away
     Run("r07", BILLING, "HTTP 500 once", False, False, None),
-    Run("r08", TECH, "HTTP 500 always", True, True, TECH),
+    # (its failed model call is a child error of tech_agent)
+    Run("r08", TECH, "HTTP 500 always", True, True, TECH, child_errors=1),
     # billing_agent's answer quotes a card number: the output guardrail trips
     Run("r09", BILLING, "guardrail trip", True, True, BILLING),
     Run("r10", TECH, "", False, False, None),
@@ -141,7 +142,7 @@ class Traced:
     spans: list[Any]  # opentelemetry.sdk.trace.ReadableSpan
     outcomes: dict[str, str]  # run name -> "ok" or the exception's type name
     trace_ids: dict[str, str]  # run name -> trace id, 32 hex
-    requests: int  # model requests the fake server answered
+    requests: list[tuple[str | None, str, int]]  # (marker, agent, attempt) per model request
 
 
 def run_app() -> Traced:
@@ -268,13 +269,16 @@ def run_app() -> Traced:
 
             async def every_run() -> None:
                 # One event loop for all: the client's connections belong to the loop.
-                for run in RUNS:
-                    outcomes[run.name] = await _one_run(
-                        run, triage, opened, trace_ids, Runner, trace, Evaluator(run)
-                    )
+                try:
+                    for run in RUNS:
+                        outcomes[run.name] = await _one_run(
+                            run, triage, opened, trace_ids, Runner, trace, Evaluator(run)
+                        )
+                finally:
+                    await client.close()
 
             asyncio.run(every_run())
-            requests = len(server.requests)
+            requests = [(r.marker, r.system.split(":", 1)[0], r.attempt) for r in server.requests]
     finally:
         instrumentor.uninstrument()
         provider.shutdown()
@@ -301,7 +305,6 @@ async def _one_run(
             return type(exc).__name__
         if run.run_wrong:
             root.set_attribute("argus.correct", False)
-            root.set_attribute("argus.note", "quoted 12.00 EUR; the invoice is 120.00 EUR")
         return "ok"
 
 
@@ -344,6 +347,12 @@ def _spans_of(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for resource in document.get("resourceSpans", []):
         for scope in resource.get("scopeSpans", []):
             yield from scope.get("spans", [])
+
+
+def without_runs(traced: Traced, names: set[str]) -> list[Any]:
+    """The spans of every run but those named."""
+    dropped = {traced.trace_ids[name] for name in names}
+    return [s for s in traced.spans if format(s.context.trace_id, "032x") not in dropped]
 
 
 def write_exports(traced: Traced, folder: Path) -> tuple[Path, Path]:
