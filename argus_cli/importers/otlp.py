@@ -96,7 +96,7 @@ from argus_cli.importers.common import (
 
 HOP_SPANS_HELP: dict[HopSpans, str] = {
     "agents": "agent spans: gen_ai.operation.name = invoke_agent or "
-    "openinference.span.kind = AGENT",
+    "openinference.span.kind = AGENT, and LangGraph's nodes",
     "tools": "agent spans and tool spans (execute_tool, TOOL)",
     "genai": "spans with gen_ai.operation.name or openinference.span.kind",
     "all": "every span",
