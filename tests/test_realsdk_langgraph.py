@@ -288,3 +288,11 @@ def test_the_report_counts_every_run_and_each_node_once(traced: Traced) -> None:
     assert hops["reviewer"]["executions"] == 14
     errors = _total([_expected_errors(c) for c in cases])
     assert {h: v["errors"] for h, v in hops.items() if v["errors"]} == dict(errors)
+
+
+def test_trace_shows_an_errors_first_line_not_its_traceback(traced: Traced) -> None:
+    (run_id,) = [r for r, c in traced.case_of.items() if c.fault == "fatal_tool_error"]
+    out = _argus("trace", str(traced.hex_file), run_id)
+    line = "RefundGatewayError: refund gateway unavailable for INV-r05"
+    assert out.count(line) == 2  # billing_agent/tools, where it was raised, and billing_agent
+    assert "Traceback" not in out and "retry after 30 s" not in out
