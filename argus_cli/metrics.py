@@ -7,12 +7,15 @@ Spark; the few DuckDB-only spellings are in the first step (`m_hops`), which onl
 The steps, each a table built from the ones before (in the load's database: memory or a work file):
 
 1. `m_hops`: the hops that count (not skipped, of the selected workflows), with their run's
-   workflow, whether each is wrong / checked / failed, and its drift flags; past BUCKET_HOPS
-   hops, built one hash bucket of runs at a time.
-2. `m_runs`: one row per run: failed or not, origin hop, blast radius, confident last hop,
-   observed cascade.
+   workflow, whether each is wrong / checked / failed, its place in the run tree (SPEC 3.1:
+   its parent's position, handled or not, a failed child or not) and its drift flags; past
+   BUCKET_HOPS hops, built one hash bucket of runs at a time.
+2. `m_runs`: one row per run: failed or not, the innermost origin hop, the blast radius
+   through callers, the final hop and whether it answered confidently, observed cascade.
 3. `m_hop_stats`: per (workflow, hop): SPEC 2 statistics, Wilson interval, canonical rank.
-4. `m_cascade`: SPEC 4 per workflow and per what-if scenario (one hop validated more).
+4. `m_stages`, `m_predicted`, `m_cascade`: SPEC 4's stages (alternative routes share one),
+   the predicted end to end over them, and the cascade risk per workflow and per what-if
+   scenario (one hop validated more).
 5. `m_variance`, `m_scope`, `m_hop_g_arvis`: SPEC 5, per workflow, overall and per hop.
 Sums and means of floats go through `exact`, so no figure depends on row order. Then
 `compute_report` reads them into the report model.
@@ -43,31 +46,75 @@ from argus_cli.report import (
 Z = 1.96  # the Wilson interval's z for 95%
 
 # One bucket of runs at a time (all of them unless the trace is large): see _hop_buckets.
+# The run tree (SPEC 3.1) is one self-join on (run_id, span) per bucket: a hop's parent is the
+# earliest hop of its run, before it, whose span is its parent_id. Span ids are compared as
+# hashes: in metrics mode they arrive as digests (hashed again here), with the whole record as
+# strings; the default span id (`run_id/hop_id/seq or position`) is hashed the same way in each.
 _M_HOPS = """
 {verb}
-WITH counted AS (
-    SELECT run_id, hop_id, workflow_id, {position} AS position, status, validated, high_stakes,
+WITH ranked AS (
+    SELECT *, {position} AS position FROM hop_facts WHERE status <> 'skipped' {bucket}
+),
+counted AS MATERIALIZED (
+    SELECT run_id, hop_id, workflow_id, position, status, validated, high_stakes,
            confidence, correct, cost_usd, latency_ms, _order, started_at,
+           coalesce(CASE WHEN span_id IS NOT NULL THEN hash(span_id) END,
+                    hash(hash({default_span}))) AS span_key,
+           CASE WHEN parent_id IS NOT NULL THEN hash(parent_id) END AS parent_key,
            -- hashes and checksums are only compared: 8-byte hashes of them keep m_hops small
            CASE WHEN input_hash IS NOT NULL THEN hash(input_hash) END AS input_hash,
            CASE WHEN output_hash IS NOT NULL THEN hash(output_hash) END AS output_hash,
            CASE WHEN intent_checksum IS NOT NULL THEN hash(intent_checksum) END
                AS intent_checksum,
            score_groundedness, score_accuracy, score_safety,
-           (validated AND has_violation) OR coalesce(correct = false, false) AS wrong,
-           validated OR correct IS NOT NULL AS checked,
+           -- SPEC 2: checked and wrong among the executions that reported success
+           status <> 'error' AND (validated OR correct IS NOT NULL) AS checked,
+           status <> 'error' AND (validated OR correct IS NOT NULL)
+               AND (has_violation OR coalesce(correct = false, false)) AS wrong,
            safety_violation
-    FROM hop_facts WHERE status <> 'skipped' {bucket}
+    FROM ranked
+),
+parents AS (
+    SELECT c._order, min(p.position) AS parent_position
+    FROM counted c JOIN counted p
+        ON p.run_id = c.run_id AND p.span_key = c.parent_key AND p.position < c.position
+    GROUP BY c._order
+),
+flagged AS MATERIALIZED (
+    SELECT c.*, p.parent_position, c.status = 'error' OR c.wrong AS failed
+    FROM counted c LEFT JOIN parents p USING (_order)
+),
+family AS (
+    -- per hop: whether its parent failed, whether any child failed
+    SELECT c._order, bool_or(p.failed) AS parent_failed, NULL AS child_failed
+    FROM flagged c JOIN flagged p ON p.run_id = c.run_id AND p.position = c.parent_position
+    GROUP BY c._order
+    UNION ALL
+    SELECT p._order, NULL, bool_or(c.failed)
+    FROM flagged c JOIN flagged p ON p.run_id = c.run_id AND p.position = c.parent_position
+    GROUP BY p._order
+),
+treed AS MATERIALIZED (
+    SELECT f.*,
+           -- SPEC 3.1: an error whose caller did not fail was caught; it fails no run
+           f.status = 'error' AND coalesce(NOT fam.parent_failed, false) AS handled,
+           coalesce(fam.child_failed, false) AS failed_child
+    FROM flagged f LEFT JOIN (
+        SELECT _order, bool_or(parent_failed) AS parent_failed,
+               bool_or(child_failed) AS child_failed
+        FROM family GROUP BY _order) fam USING (_order)
 ),
 per_run AS (
     SELECT run_id,
            max(CASE WHEN position = 1 THEN workflow_id END) AS wf,
            max(CASE WHEN position = 1 THEN started_at END) AS run_start,
-           max(position) AS last_position,
-           min(CASE WHEN status = 'error' OR wrong THEN position END) AS origin_position,
+           max(position) FILTER (WHERE parent_position IS NULL) AS final_position,
+           -- SPEC 3.2: the innermost failure, earliest first
+           min(position) FILTER (WHERE failed AND NOT handled AND NOT failed_child)
+               AS origin_position,
            min_by(intent_checksum, position) FILTER (WHERE intent_checksum IS NOT NULL)
                AS first_checksum
-    FROM counted GROUP BY run_id
+    FROM treed GROUP BY run_id
 ),
 run_intent AS (
     SELECT run_id, CASE WHEN min_by(intent_checksum, _order) IS NOT NULL
@@ -75,42 +122,82 @@ run_intent AS (
            count(DISTINCT intent_checksum) > 1 AS conflicting
     FROM intents WHERE true {bucket} GROUP BY run_id
 )
-SELECT c.* EXCLUDE (workflow_id, started_at), r.wf, r.last_position, r.origin_position,
-       c.status = 'error' OR c.wrong AS failed,
+SELECT c.* EXCLUDE (workflow_id, started_at, span_key, parent_key), r.wf, r.final_position,
+       r.origin_position,
        coalesce(ri.conflicting, false) AS conflicting_intent,
        c.intent_checksum IS NOT NULL
            AND c.intent_checksum <> coalesce(ri.checksum, r.first_checksum) AS drifted,
        c.intent_checksum IS NULL AND ri.checksum IS NOT NULL AS unanchored
-FROM counted c JOIN per_run r USING (run_id) LEFT JOIN run_intent ri USING (run_id)
+FROM treed c JOIN per_run r USING (run_id) LEFT JOIN run_intent ri USING (run_id)
 WHERE true {workflow_filter} {date_filter}
 """
+
+# SPEC 3.2's blast radius of the runs that failed at a hop: the origin's ancestors (the error
+# went up through them) and the hops after it that are not its descendants, among those that
+# reported success. Ancestors and descendants are walked from the origin, one tree level a step.
+_BLAST_MEMBERS = """
+WITH RECURSIVE
+fh AS MATERIALIZED (
+    SELECT run_id, position, parent_position, status, origin_position FROM m_hops
+    WHERE origin_position IS NOT NULL {where}
+),
+up(run_id, position) AS (
+    SELECT run_id, parent_position FROM fh
+    WHERE position = origin_position AND parent_position IS NOT NULL
+    UNION ALL
+    SELECT h.run_id, h.parent_position FROM up JOIN fh h USING (run_id, position)
+    WHERE h.parent_position IS NOT NULL
+),
+down(run_id, position) AS (
+    SELECT run_id, position FROM fh WHERE parent_position = origin_position
+    UNION ALL
+    SELECT h.run_id, h.position FROM down d JOIN fh h
+        ON h.run_id = d.run_id AND h.parent_position = d.position
+)
+SELECT h.run_id, h.position FROM fh h
+LEFT JOIN (SELECT DISTINCT run_id, position FROM up) u USING (run_id, position)
+LEFT JOIN (SELECT DISTINCT run_id, position FROM down) d USING (run_id, position)
+WHERE h.status = 'success'
+  AND (u.run_id IS NOT NULL OR (h.position > h.origin_position AND d.run_id IS NULL))
+"""
+
+# SPEC 1.1's default span_id, `run_id/hop_id/seq` (the position when seq is missing), as the
+# whole-record load spells it.
+_DEFAULT_SPAN = (
+    "run_id || '/' || hop_id || '/' || coalesce(CAST(seq AS VARCHAR), CAST(position AS VARCHAR))"
+)
 
 _M_RUNS = """
 CREATE OR REPLACE TABLE m_runs AS
 WITH per_run AS (
-    SELECT run_id, wf, count(*) AS hops, max(last_position) AS last_position,
+    SELECT run_id, wf, count(*) AS hops, max(final_position) AS final_position,
            max(origin_position) AS origin_position,
            bool_or(conflicting_intent) AS conflicting_intent,
            max(CASE WHEN position = origin_position THEN hop_id END) AS origin_hop,
-           max(CASE WHEN position = last_position THEN hop_id END) AS last_hop,
-           max(CASE WHEN position = last_position THEN confidence END) AS final_confidence,
-           count(*) FILTER (WHERE status = 'success'
-                            AND position > coalesce(origin_position, 0)) AS success_after_origin
+           max(CASE WHEN position = final_position THEN hop_id END) AS final_hop,
+           max(CASE WHEN position = final_position THEN confidence END) AS final_confidence,
+           bool_or(position = final_position AND status = 'error') AS final_errored,
+           count(*) FILTER (WHERE status = 'success') AS successes,
+           count(*) FILTER (WHERE handled) AS handled_errors
     FROM m_hops GROUP BY run_id, wf
+),
+blast AS (
+    SELECT run_id, count(*) AS members FROM ({blast_members}) GROUP BY run_id
 ),
 outcome AS (
     SELECT run_id, bool_or(NOT correct) AS outcome_failed FROM outcomes GROUP BY run_id
 ),
 judged AS (
-    SELECT p.* EXCLUDE (success_after_origin),
+    SELECT p.* EXCLUDE (successes),
            coalesce(o.outcome_failed, false) AS outcome_failed,
            p.origin_position IS NOT NULL OR coalesce(o.outcome_failed, false) AS failed,
-           p.final_confidence IS NULL OR p.final_confidence >= {confident_threshold} AS confident,
-           CASE WHEN p.origin_position IS NOT NULL OR coalesce(o.outcome_failed, false)
-                THEN p.success_after_origin END AS blast_radius
-    FROM per_run p LEFT JOIN outcome o USING (run_id)
+           NOT p.final_errored AND (p.final_confidence IS NULL
+                                    OR p.final_confidence >= {confident_threshold}) AS confident,
+           CASE WHEN p.origin_position IS NOT NULL THEN coalesce(b.members, 0)
+                WHEN coalesce(o.outcome_failed, false) THEN p.successes END AS blast_radius
+    FROM per_run p LEFT JOIN outcome o USING (run_id) LEFT JOIN blast b USING (run_id)
 )
-SELECT *, failed AND origin_position IS NOT NULL AND origin_position < last_position
+SELECT *, failed AND origin_position IS NOT NULL AND origin_position <> final_position
           AND blast_radius > 0 AND confident AS observed_cascade
 FROM judged
 """
@@ -121,6 +208,7 @@ WITH agg AS (
     SELECT wf, hop_id,
            count(*) AS executions,
            count(*) FILTER (WHERE status = 'error') AS errors,
+           count(*) FILTER (WHERE handled) AS handled_errors,
            count(*) FILTER (WHERE checked) AS checked,
            count(*) FILTER (WHERE wrong) AS wrong,
            count(*) FILTER (WHERE validated) AS validated,
@@ -153,11 +241,14 @@ wilson AS (
                AS w_half
     FROM rates
 )
-SELECT wf, hop_id, executions, errors, checked, wrong, validated, high_stakes,
+SELECT wf, hop_id, executions, errors, handled_errors, checked, wrong, validated, high_stakes,
        high_stakes_unvalidated, drifted, median_position, mean_latency_ms, total_cost_usd,
        mean_cost_usd,
        error_rate, silent_error_rate, validation_coverage, drift_rate,
        (1 - error_rate) * (1 - coalesce(silent_error_rate, 0)) AS pass_rate,
+       -- SPEC 3.2: a hop's chance not to fail its run (handled errors fail none)
+       (1 - CAST(errors - handled_errors AS DOUBLE) / executions)
+           * (1 - coalesce(silent_error_rate, 0)) AS run_pass_rate,
        CASE WHEN checked > 0 THEN (1 - error_rate) * (1 - least(1.0, w_mid + w_half))
             ELSE 0.0 END AS pass_rate_lo,
        CASE WHEN checked > 0 THEN (1 - error_rate) * (1 - greatest(0.0, w_mid - w_half))
@@ -167,40 +258,120 @@ SELECT wf, hop_id, executions, errors, checked, wrong, validated, high_stakes,
 FROM wilson
 """
 
-# SPEC 4 over every scenario at once: 'actual', and one per hop with that hop's coverage raised.
-_M_CASCADE = """
-CREATE OR REPLACE TABLE m_cascade AS
-WITH scenarios AS (
-    SELECT s.wf, s.hop_id AS scenario, h.hop_id, h.rank, h.n_hops,
-           coalesce(h.silent_error_rate, 0) AS s,
-           CASE WHEN h.hop_id = s.hop_id
-                THEN CASE WHEN h.validation_coverage < {advice} THEN {advice} ELSE 1.0 END
-                ELSE h.validation_coverage END AS v
-    FROM m_hop_stats s JOIN m_hop_stats h USING (wf)
+# SPEC 4's stages: walk each workflow's hops in canonical order; a hop joins the current stage
+# when it shares the stage's first median position and never ran in a run beside any hop
+# already in it (alternative routes), else it starts the next stage. Only hops that tie on
+# median position can share a stage, so only their runs are compared; the walk is one step per
+# hop of a workflow.
+_M_STAGES = """
+CREATE OR REPLACE TABLE m_stages AS
+WITH RECURSIVE
+tied AS (
+    SELECT wf, hop_id, median_position FROM m_hop_stats
+    QUALIFY count(*) OVER (PARTITION BY wf, median_position) > 1
+),
+tied_runs AS MATERIALIZED (
+    SELECT DISTINCT m.run_id, m.wf, m.hop_id, t.median_position
+    FROM m_hops m JOIN tied t USING (wf, hop_id)
+),
+partners AS (
+    SELECT a.wf, a.hop_id, list(DISTINCT b.hop_id) AS others
+    FROM tied_runs a JOIN tied_runs b
+        ON b.run_id = a.run_id AND b.wf = a.wf AND b.median_position = a.median_position
+           AND b.hop_id <> a.hop_id
+    GROUP BY a.wf, a.hop_id
+),
+ordered AS (
+    SELECT s.wf, s.hop_id, s.rank, s.median_position,
+           coalesce(p.others, CAST([] AS VARCHAR[])) AS others
+    FROM m_hop_stats s LEFT JOIN partners p USING (wf, hop_id)
+),
+walk(wf, hop_id, rank, stage, first_median, members) AS (
+    SELECT wf, hop_id, rank, 1, median_position, [hop_id] FROM ordered WHERE rank = 1
     UNION ALL
-    SELECT wf, NULL AS scenario, hop_id, rank, n_hops,
+    SELECT wf, hop_id, rank, CASE WHEN joins THEN stage ELSE stage + 1 END,
+           CASE WHEN joins THEN first_median ELSE median_position END,
+           CASE WHEN joins THEN list_append(members, hop_id) ELSE [hop_id] END
+    FROM (
+        SELECT w.wf, o.hop_id, o.rank, w.stage, w.first_median, w.members, o.median_position,
+               o.median_position = w.first_median AND NOT list_has_any(w.members, o.others)
+                   AS joins
+        FROM walk w JOIN ordered o ON o.wf = w.wf AND o.rank = w.rank + 1
+    )
+)
+SELECT wf, hop_id, stage, max(stage) OVER (PARTITION BY wf) AS n_stages FROM walk
+"""
+
+
+def _weighted(value: str) -> str:
+    """A stage's mean of a hop value weighted by executions (SPEC 3.2, 4); a stage of one hop
+    takes the hop's value as is, so that a chain's figures are v1's to the last digit."""
+    return (
+        f"CASE WHEN count(*) = 1 THEN max({value}) "
+        f"ELSE sum({value} * executions ORDER BY hop_id) / sum(executions) END"
+    )
+
+
+# SPEC 3.2's predicted end to end: the product over stages of their run pass rates.
+_M_PREDICTED = f"""
+CREATE OR REPLACE TABLE m_predicted AS
+SELECT wf, product(run_pass_rate ORDER BY stage) AS predicted FROM (
+    SELECT wf, stage, {_weighted("run_pass_rate")} AS run_pass_rate
+    FROM m_hop_stats JOIN m_stages USING (wf, hop_id) GROUP BY wf, stage)
+GROUP BY wf
+"""
+
+# SPEC 4 over every scenario at once: 'actual' (scenario NULL), and one per hop with that
+# hop's coverage raised. Rows per (scenario, hop): the hop's coverage and contribution, and
+# the scenario's risk.
+_M_CASCADE = f"""
+CREATE OR REPLACE TABLE m_cascade AS
+WITH hs AS (
+    SELECT s.wf, s.hop_id, s.executions, s.silent_error_rate, s.validation_coverage,
+           st.stage, st.n_stages
+    FROM m_hop_stats s JOIN m_stages st USING (wf, hop_id)
+),
+scenarios AS (
+    SELECT x.wf, x.hop_id AS scenario, h.hop_id, h.stage, h.n_stages, h.executions,
+           coalesce(h.silent_error_rate, 0) AS s,
+           CASE WHEN h.hop_id = x.hop_id
+                THEN CASE WHEN h.validation_coverage < {{advice}} THEN {{advice}} ELSE 1.0 END
+                ELSE h.validation_coverage END AS v
+    FROM hs x JOIN hs h USING (wf)
+    UNION ALL
+    SELECT wf, NULL AS scenario, hop_id, stage, n_stages, executions,
            coalesce(silent_error_rate, 0) AS s, validation_coverage AS v
-    FROM m_hop_stats
+    FROM hs
+),
+stages AS (
+    SELECT wf, scenario, stage, max(n_stages) AS n_stages,
+           {_weighted("s")} AS s, {_weighted("v")} AS v
+    FROM scenarios GROUP BY wf, scenario, stage
 ),
 escapes AS (
     SELECT *, product(1 - v) OVER (
-        PARTITION BY wf, scenario ORDER BY rank
+        PARTITION BY wf, scenario ORDER BY stage
         ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS escape
-    FROM scenarios
+    FROM stages
 ),
-contributions AS (
-    SELECT *, CASE WHEN rank < n_hops THEN s * escape ELSE 0.0 END AS contribution
-    FROM escapes
+kept AS (
+    SELECT wf, scenario,
+           product(CASE WHEN stage < n_stages THEN 1 - s * escape ELSE 1.0 END ORDER BY stage)
+               AS kept
+    FROM escapes GROUP BY wf, scenario
 ),
 confident AS (
     SELECT wf, avg(CASE WHEN confident THEN 1.0 ELSE 0.0 END) AS confident_share
     FROM m_runs GROUP BY wf
 )
-SELECT c.wf, c.scenario, c.hop_id, c.rank, c.v, c.contribution, k.confident_share,
-       k.confident_share * (1 - product(1 - c.contribution) OVER (
-           PARTITION BY c.wf, c.scenario ORDER BY c.rank
-           ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) AS cascade_risk_score
-FROM contributions c JOIN confident k USING (wf)
+SELECT c.wf, c.scenario, c.hop_id, c.stage, c.v,
+       CASE WHEN c.stage < c.n_stages THEN c.s * e.escape ELSE 0.0 END AS contribution,
+       k.confident_share, k.confident_share * (1 - p.kept) AS cascade_risk_score
+FROM scenarios c
+JOIN escapes e ON e.wf = c.wf AND e.scenario IS NOT DISTINCT FROM c.scenario
+    AND e.stage = c.stage
+JOIN kept p ON p.wf = c.wf AND p.scenario IS NOT DISTINCT FROM c.scenario
+JOIN confident k ON k.wf = c.wf
 """
 
 # SPEC 5 variance: share of the most common output per repeated input, averaged over inputs.
@@ -261,6 +432,7 @@ WITH r AS (
            CAST(count(*) FILTER (WHERE NOT failed) AS DOUBLE) / count(*) AS e2e,
            count(*) FILTER (WHERE observed_cascade) AS observed_cascades,
            count(*) FILTER (WHERE conflicting_intent) AS conflicting_intents,
+           count(final_confidence) AS runs_with_final_confidence,
            avg(CASE WHEN confident THEN 1.0 ELSE 0.0 END) AS confident_share
     FROM m_runs GROUP BY GROUPING SETS ((wf), ())
 ),
@@ -279,8 +451,7 @@ v AS (
     FROM m_variance GROUP BY GROUPING SETS ((wf), ())
 ),
 p AS (
-    SELECT wf AS scope, product(pass_rate ORDER BY rank) AS predicted
-    FROM m_hop_stats GROUP BY wf
+    SELECT wf AS scope, predicted FROM m_predicted
 ),
 k AS (
     SELECT wf AS scope, max(cascade_risk_score) AS cascade_risk_score
@@ -319,7 +490,7 @@ SELECT *, {composite} AS g_arvis FROM dims
 _ROOT_CAUSES = """
 SELECT wf, origin_hop, count(*) AS failed_runs, avg(blast_radius) AS mean_blast_radius
 FROM m_runs WHERE failed GROUP BY wf, origin_hop
-ORDER BY wf, failed_runs DESC, origin_hop NULLS LAST
+ORDER BY wf, failed_runs DESC, origin_hop NULLS FIRST
 """
 
 
@@ -361,6 +532,7 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
             _M_HOPS.format(
                 verb="CREATE OR REPLACE TABLE m_hops AS" if bucket == 0 else "INSERT INTO m_hops",
                 position=position_sql("_order"),
+                default_span=_DEFAULT_SPAN,
                 bucket=f"AND hash(run_id) % {buckets} = {bucket}" if buckets > 1 else "",
                 workflow_filter=workflow_filter,
                 date_filter=date_filter,
@@ -388,7 +560,12 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
                 f"(the inputs hold: {', '.join(k for (k,) in known) or 'none'})"
             )
         raise InputError("no hop records to analyse (only skipped hops, intents or outcomes)")
-    con.execute(_M_RUNS.format(confident_threshold=float(settings.confident_threshold)))
+    con.execute(
+        _M_RUNS.format(
+            confident_threshold=float(settings.confident_threshold),
+            blast_members=_BLAST_MEMBERS.format(where=""),
+        )
+    )
     con.execute(
         _M_HOP_STATS.format(
             z=Z,
@@ -398,6 +575,8 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
             mean_cost=exact("avg", "cost_usd"),
         )
     )
+    con.execute(_M_STAGES)
+    con.execute(_M_PREDICTED)
     con.execute(_M_CASCADE.format(advice=float(settings.advice_coverage)))
     con.execute(_M_VARIANCE)
     con.execute(
@@ -419,7 +598,7 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
 
 
 def _rows(
-    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
     cursor = con.execute(sql, params or [])
     names = [d[0] for d in cursor.description]
@@ -442,8 +621,8 @@ def compute_report(
     scopes = {r["scope"]: r for r in _rows(con, "SELECT * FROM m_scope")}
     stats = _rows(
         con,
-        "SELECT s.*, c.contribution, g.groundedness, g.accuracy, g.variance, g.safety, g.g_arvis "
-        "FROM m_hop_stats s JOIN m_cascade c ON c.scenario IS NULL AND c.wf = s.wf "
+        "SELECT s.*, c.contribution, c.stage, g.groundedness, g.accuracy, g.variance, g.safety, "
+        "g.g_arvis FROM m_hop_stats s JOIN m_cascade c ON c.scenario IS NULL AND c.wf = s.wf "
         "AND c.hop_id = s.hop_id JOIN m_hop_g_arvis g ON g.wf = s.wf AND g.hop_id = s.hop_id "
         "ORDER BY s.wf, s.rank",
     )
@@ -534,6 +713,8 @@ def _workflow_report(
                 total_cost_usd=s["total_cost_usd"],
                 mean_cost_usd=s["mean_cost_usd"],
                 g_arvis_scores=_g_arvis(s),
+                handled_errors=s["handled_errors"],
+                stage=s["stage"],
             )
             for s in stats
         ],
@@ -557,6 +738,7 @@ def _workflow_report(
             )
             for w in what_ifs
         ],
+        runs_with_final_confidence=scope["runs_with_final_confidence"],
     )
 
 
@@ -572,7 +754,8 @@ def run_rows(
     return _rows(
         con,
         "SELECT run_id, wf AS workflow_id, failed, origin_hop, origin_position, hops, "
-        "blast_radius, last_hop, final_confidence, observed_cascade, outcome_failed "
+        "blast_radius, final_hop, final_confidence, observed_cascade, outcome_failed, "
+        "handled_errors "
         f"FROM m_runs {where} "
         f"ORDER BY failed DESC, wf, origin_position NULLS LAST, blast_radius DESC, run_id{top}",
     )
@@ -587,16 +770,25 @@ def run_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
 
 
 def run_hops(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
-    """Every hop record of one run, skipped ones too, with the flags of those that count."""
+    """Every hop record of one run, skipped ones too, with the tree flags of those that count:
+    its resolved parent, handled, origin, final, and whether it is in the blast radius."""
+    blast = _BLAST_MEMBERS.format(where="AND run_id = $run")
     return _rows(
         con,
         "SELECT h.span_id, h.parent_id, h.hop_id, h.agent, h.position, h.seq, h.status, h.error, "
         "h.validated, h.violations, h.high_stakes, h.confidence, h.correct, h.latency_ms, "
-        "h.cost_usd, h.model, h.intent_checksum, m.wrong, m.failed, m.drifted, m.unanchored, "
-        "h._file, h._line "
+        "h.cost_usd, h.model, h.intent_checksum, h.metadata, m.wrong, m.failed, m.drifted, "
+        "m.unanchored, m.parent_position, m.handled, "
+        "coalesce(h.position = m.origin_position, false) AS is_origin, "
+        "coalesce(h.position = m.final_position, false) AS is_final, "
+        # an outcome-only failure's blast radius: every hop that reported success (SPEC 3.2)
+        "b.position IS NOT NULL OR (r.origin_position IS NULL AND r.failed "
+        "AND m._order IS NOT NULL AND h.status = 'success') AS in_blast_radius, h._file, h._line "
         "FROM hops h LEFT JOIN m_hops m ON m._order = h._order "
-        "WHERE h.run_id = ? ORDER BY h.position NULLS LAST, h._order",
-        [run_id],
+        "LEFT JOIN m_runs r ON r.run_id = h.run_id "
+        f"LEFT JOIN ({blast}) b ON b.run_id = h.run_id AND b.position = h.position "
+        "WHERE h.run_id = $run ORDER BY h.position NULLS LAST, h._order",
+        {"run": run_id},
     )
 
 

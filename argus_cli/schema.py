@@ -111,9 +111,7 @@ _METRIC_NAMES = frozenset(
         "constraints",
     }
 )
-_COMPARED_ONLY = frozenset(
-    {"span_id", "parent_id", "input_hash", "output_hash", "intent_checksum"}
-)
+_COMPARED_ONLY = frozenset({"span_id", "parent_id", "input_hash", "output_hash", "intent_checksum"})
 METRIC_FIELDS: tuple[Field, ...] = tuple(
     replace(f, shape="digest") if f.name in _COMPARED_ONLY else f
     for f in FIELDS
@@ -129,6 +127,6 @@ def canonical_json(value: object) -> str:
 
 
 def intent_checksum(goal: str, constraints: list[str]) -> str:
-    """sha256 hex of the canonical intent, as SPEC 1.2 defines it; the SQL twin is in loading.py."""
+    """sha256 hex of the canonical intent, as SPEC 1.2 defines it; the SQL twin is in staging.py."""
     payload = canonical_json({"constraints": list(constraints), "goal": goal})
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -62,12 +62,14 @@ def test_json_is_spec_section_7(runner):
     assert [w["workflow_id"] for w in data["workflows"]] == ["triage-ü", "v", "w"]
     hop = data["workflows"][2]["hops"][2]
     assert hop["hop_id"] == "c" and hop["silent_error_rate"] is None  # null, never 0
-    assert list(hop)[:15] == [
+    assert list(hop)[:17] == [
         "hop_id",
         "executions",
         "errors",
+        "handled_errors",
         "checked",
         "wrong",
+        "stage",
         "error_rate",
         "silent_error_rate",
         "pass_rate",

@@ -6,7 +6,8 @@ The trace `TRACE` (40 runs of a -> b) is built so every figure is a known fracti
     b: validated 10, errors 2 -> pass rate 0.95, coverage 0.25; 10 high-stakes, all validated;
        3 of its 40 executions drifted -> drift rate 3/80 = 0.0375
     failed runs: 4 (a wrong) + 2 (b error) -> end to end 34/40 = 0.85, predicted 0.8 * 0.95
-    cascade risk = 1.0 (all confident) * 0.2 * (1 - 0.5) * (1 - 0.25) = 0.075
+    cascade risk = 0.95 * 0.2 * (1 - 0.5) * (1 - 0.25) = 0.07125: 38 of 40 runs answered
+       confidently (SPEC v2: the 2 whose final hop b errored gave no answer)
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def test_the_trace_is_what_the_docstring_says(report):
     assert (b.high_stakes, b.high_stakes_unvalidated) == (10, 0)
     assert wf.end_to_end_success_rate == 0.85
     assert wf.predicted_end_to_end == pytest.approx(0.76)
-    assert wf.cascade_risk_score == pytest.approx(0.075)
+    assert wf.cascade_risk_score == pytest.approx(0.95 * 0.075)
     assert wf.drift.drift_rate == pytest.approx(3 / 80)
 
 

@@ -113,13 +113,21 @@ def test_from_forces_the_format(tmp_path):
     # An OTLP file read as argus records: every line lacks run_id, so it is no trace at all.
     with pytest.raises(InputError, match="lacks required field 'run_id'"):
         load([str(OTLP)], source_format="argus")
-    # Langfuse read as OTLP: no resourceSpans, so no hop.
-    with pytest.raises(InputError, match="no hop records in this otlp file"):
+    # Langfuse read as OTLP: no resourceSpans, so no hop; it says the file is not OTLP (no
+    # --hop-spans would help), and what it reads as.
+    with pytest.raises(
+        InputError,
+        match="not an OTLP JSON file: it reads as a Langfuse one "
+        r"\(leave --from out to detect it, or say --from langfuse\)$",
+    ):
         load([str(LANGFUSE_LINES)], source_format="otlp")
-    # A file detection would refuse is read when forced: every record is then reported.
+    # A file detection would refuse is read when forced, and said to be of no format.
     odd = tmp_path / "odd.json"
     odd.write_text('{"foo": 1}\n', encoding="utf-8")
-    with pytest.raises(InputError, match="no hop records in this langfuse file"):
+    with pytest.raises(
+        InputError,
+        match=r"odd\.json: not a Langfuse file: it matches none of the formats argus reads$",
+    ):
         load([str(odd)], source_format="langfuse")
 
 

@@ -313,7 +313,7 @@ def test_unknown_fields_and_payloads_stay_queryable(tmp_path):
 
 def test_sql_checksum_matches_python_on_awkward_text():
     con = duckdb.connect()
-    from argus_cli.loading import _INTENT_CHECKSUM_SQL
+    from argus_cli.staging import _INTENT_CHECKSUM_SQL
 
     for goal, constraints in [("", []), ('a"b\\c\n\u0001é😀/', ["x", "ü"]), ("\u2028\x7f", [""])]:
         got = con.execute(
@@ -376,10 +376,12 @@ def test_metric_commands_load_only_the_fields_the_metrics_read(tmp_path, monkeyp
         assert all(t.isalpha() for t in staged.values()), staged
         described = con.execute("SELECT column_name FROM (DESCRIBE hops)")
         hop_columns = {c for (c,) in described.fetchall()}
-        assert not hop_columns & {"span_id", "parent_id", "agent", "model", "metadata", "error"}
+        assert not hop_columns & {"agent", "model", "metadata", "error"}
+        # the run tree's ids are only compared: 64-bit digests, not strings
+        assert staged["span_id"] == staged["parent_id"] == "UBIGINT"
     # The facts are derived from metric fields alone; the scan reads nothing else.
     assert {f.name for f in METRIC_FIELDS} >= {"violations", "scores", "run_id", "ended_at"}
-    assert not {f.name for f in METRIC_FIELDS} & {"span_id", "metadata", "input", "output"}
+    assert not {f.name for f in METRIC_FIELDS} & {"agent", "metadata", "input", "output"}
 
     seen: list[str] = []
     real_load = analysis.load
@@ -446,7 +448,7 @@ def test_resource_limits_come_from_the_environment(tmp_path, monkeypatch):
 
 def test_large_loads_work_in_a_database_file_that_is_removed_after(tmp_path, monkeypatch):
     """Past WORK_ON_DISK_BYTES the tables live in a compressed file, with bounded memory."""
-    from argus_cli import loading
+    from argus_cli import workdb
 
     path = write_jsonl(tmp_path / "t.jsonl", [*TRACE_A, *TRACE_B])
     monkeypatch.setenv("ARGUS_TEMP_DIRECTORY", str(tmp_path / "tmp"))
@@ -456,7 +458,7 @@ def test_large_loads_work_in_a_database_file_that_is_removed_after(tmp_path, mon
     assert in_memory.work_dir is None
     assert in_memory.con.execute("SELECT current_database()").fetchone() == ("memory",)
 
-    monkeypatch.setattr(loading, "WORK_ON_DISK_BYTES", path.stat().st_size)
+    monkeypatch.setattr(workdb, "WORK_ON_DISK_BYTES", path.stat().st_size)
     on_disk = load([str(path)], columns="metrics")
     assert on_disk.work_dir is not None
     assert Path(on_disk.work_dir).parent == tmp_path / "tmp"
@@ -474,11 +476,11 @@ def test_large_loads_work_in_a_database_file_that_is_removed_after(tmp_path, mon
 
     # Parquet and gzip count eight times their size: they hold that much JSON.
     parquet = write_parquet(tmp_path / "t.parquet", [*TRACE_A, *TRACE_B])
-    monkeypatch.setattr(loading, "WORK_ON_DISK_BYTES", parquet.stat().st_size * 8)
+    monkeypatch.setattr(workdb, "WORK_ON_DISK_BYTES", parquet.stat().st_size * 8)
     trace = load([str(parquet)], columns="metrics")
     assert trace.work_dir is not None
     trace.close()
-    monkeypatch.setattr(loading, "WORK_ON_DISK_BYTES", parquet.stat().st_size * 8 + 1)
+    monkeypatch.setattr(workdb, "WORK_ON_DISK_BYTES", parquet.stat().st_size * 8 + 1)
     assert load([str(parquet)], columns="metrics").work_dir is None
 
 
@@ -509,7 +511,7 @@ def test_one_dirty_file_among_clean_ones_keeps_every_record_in_input_order(
     """Files are staged in one transaction; a fast path that raises (a line that is not JSON)
     aborts it, and every file is staged again one transaction each. A fast path that only finds
     bad records drops that file's rows inside the transaction and reads it line by line."""
-    from argus_cli import loading
+    from argus_cli import staging
 
     monkeypatch.setenv("ARGUS_WORK", work)
     monkeypatch.setenv("ARGUS_TEMP_DIRECTORY", str(tmp_path / "tmp"))
@@ -519,16 +521,16 @@ def test_one_dirty_file_among_clean_ones_keeps_every_record_in_input_order(
     typed = write_jsonl(tmp_path / "3.jsonl", [*TRACE_A[:3], out_of_range])
     last = write_jsonl(tmp_path / "4.jsonl", TRACE_A[:1])
     failures = []
-    real = loading._stage_files
+    real = staging._stage_files
 
     def spy(*args, **kwargs):
         try:
             return real(*args, **kwargs)
-        except loading._FastPathFailed:
+        except staging._FastPathFailed:
             failures.append(kwargs.get("per_file", args[-1]))
             raise
 
-    monkeypatch.setattr(loading, "_stage_files", spy)
+    monkeypatch.setattr(staging, "_stage_files", spy)
     trace = load([str(p) for p in (first, torn, typed, last)])
     assert failures == [False]  # the all-files transaction failed once, then per file
     assert [(Path(b.file).name, b.line) for b in trace.bad] == [
@@ -557,7 +559,7 @@ def test_one_dirty_file_among_clean_ones_keeps_every_record_in_input_order(
 def test_a_file_with_bad_records_is_restaged_line_by_line_in_the_same_transaction(
     tmp_path, monkeypatch, work
 ):
-    from argus_cli import loading
+    from argus_cli import staging
 
     monkeypatch.setenv("ARGUS_WORK", work)
     monkeypatch.setenv("ARGUS_TEMP_DIRECTORY", str(tmp_path / "tmp"))
@@ -568,9 +570,9 @@ def test_a_file_with_bad_records_is_restaged_line_by_line_in_the_same_transactio
         write_jsonl(tmp_path / "3.jsonl", TRACE_A[:2]),
     ]
     calls = []
-    real = loading._stage_files
+    real = staging._stage_files
     monkeypatch.setattr(
-        loading, "_stage_files", lambda *a, **k: calls.append(k["per_file"]) or real(*a, **k)
+        staging, "_stage_files", lambda *a, **k: calls.append(k["per_file"]) or real(*a, **k)
     )
     trace = load([str(p) for p in paths])
     assert calls == [False]  # one transaction: nothing raised

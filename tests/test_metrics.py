@@ -78,7 +78,7 @@ def test_root_causes_blast_radius_and_cascades(a):
     wf = a.workflows[0]
     causes = [(c.hop_id, c.failed_runs, c.mean_blast_radius) for c in wf.root_causes]
     # run2 fails at a (b, c succeed after it), run3 at b (c after it), run4 has no failing hop.
-    assert causes == [("a", 1, 2.0), ("b", 1, 1.0), (None, 1, 3.0)]
+    assert causes == [(None, 1, 3.0), ("a", 1, 2.0), ("b", 1, 1.0)]  # SPEC 7: null first
     # Only run2 is a cascade: run3's last hop has confidence 0.5; run4 has no origin hop.
     assert wf.observed_cascades == 1
     assert wf.confident_share == 0.75  # run1 0.90, run2 0.95, run4 none (confident); run3 0.5

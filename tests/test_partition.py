@@ -24,7 +24,7 @@ import pytest
 from tracebook import TRACE_A, TRACE_B, hop, write_jsonl
 from typer.testing import CliRunner
 
-from argus_cli import loading
+from argus_cli import inputs
 from argus_cli.cli import app
 from argus_cli.converting import convert
 from argus_cli.loading import load, resolve_inputs
@@ -252,20 +252,20 @@ def test_pruned_partitions_are_never_opened(
     assert report_json(runner, str(dataset), "--since", "2026-04-01")["runs"] == 2
 
     opened: list[str] = []
-    real = loading._file_source
+    real = inputs._file_source
 
-    def spy(path: Path, display: str) -> loading.Source:
+    def spy(path: Path, display: str) -> inputs.Source:
         opened.append(str(path.relative_to(dataset)))
         return real(path, display)
 
-    monkeypatch.setattr(loading, "_file_source", spy)
-    resolve_inputs([str(dataset)], since=None, until=loading.datetime(2026, 3, 31, 23, 59))
+    monkeypatch.setattr(inputs, "_file_source", spy)
+    resolve_inputs([str(dataset)], since=None, until=inputs.datetime(2026, 3, 31, 23, 59))
     assert opened == [
         "date=2026-03-31/workflow_id=w/part-0.parquet",
         "date=2026-03-31/workflow_id=w/part-9.parquet",
     ]
     opened.clear()
-    resolve_inputs([str(dataset)], since=loading.datetime(2026, 4, 1), until=None)
+    resolve_inputs([str(dataset)], since=inputs.datetime(2026, 4, 1), until=None)
     assert opened == [
         "date=2026-04-01/workflow_id=w/part-0.parquet",
         "date=2026-04-01/workflow_id=x%20y%2Fz/part-0.parquet",

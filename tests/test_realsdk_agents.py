@@ -4,7 +4,9 @@ The app (tests/realsdk/agents_app.py) runs 16 times against the fake model serve
 off to billing_agent or tech_agent, the specialist calls its tools and the reviewer agent as a
 tool, an output guardrail checks its answer. Faults are injected at known runs (`RUNS` there
 says which and what each must give). The spans are exported twice, as protobuf JSON (base64 ids)
-and as OTLP/JSON (hex ids), and argus must read both alike.
+and as OTLP/JSON (hex ids), and argus must read both alike. The same app traced by
+OpenTelemetry's own GenAI instrumentation of the SDK (opentelemetry-instrumentation-openai-
+agents-v2, when installed) must read exactly as the OpenInference one does.
 
 Truth, worked out by hand from the injected faults (`--hop-spans agents`):
 
@@ -49,6 +51,7 @@ from realsdk.agents_app import (  # noqa: E402 - after the skips: it needs the e
     TECH,
     TRIAGE,
     WORKFLOW,
+    Run,
     Traced,
     hex_json,
     protobuf_json,
@@ -214,3 +217,150 @@ def test_under_hop_spans_tools_the_recovered_tool_error_is_a_child_of_a_successf
     review = next(h for h in runs["r01"] if h["hop_id"] == "review_answer")
     reviewer = next(h for h in runs["r01"] if h["hop_id"] == REVIEWER)
     assert reviewer["parent_id"] == review["span_id"]  # agent.as_tool: the tool span holds it
+
+
+# ------------------------------------------------------------------ reports (SPEC v2 metrics)
+
+
+def report(path: Path, *flags: str) -> dict[str, Any]:
+    return json.loads(cli("report", str(path), "--json", *flags).stdout)
+
+
+def runs_json(path: Path, *flags: str) -> dict[str, dict[str, Any]]:
+    return {r["run_id"]: r for r in json.loads(cli("runs", str(path), "-f", "json", *flags).stdout)}
+
+
+def test_report_is_the_same_from_both_encodings(exports: Exports):
+    one, other = report(exports.base64), report(exports.hex)
+    one.pop("inputs"), other.pop("inputs")
+    assert one == other
+    assert runs_json(exports.base64) == runs_json(exports.hex)
+
+
+def test_report_counts_runs_hops_failures_and_safety(exports: Exports):
+    data = report(exports.hex)
+    assert data["schema_version"] == 2
+    assert (data["runs"], data["hop_executions"]) == (16, 16 + 8 + 8 + 14)
+    assert data["end_to_end_success_rate"] == pytest.approx(11 / 16)
+    (workflow,) = data["workflows"]
+    assert workflow["workflow_id"] == WORKFLOW
+    hops = {h["hop_id"]: h for h in workflow["hops"]}
+    assert set(hops) == {TRIAGE, BILLING, TECH, REVIEWER}
+    assert {k: (h["executions"], h["errors"], h["handled_errors"]) for k, h in hops.items()} == {
+        TRIAGE: (16, 0, 0),
+        BILLING: (8, 1, 0),
+        TECH: (8, 2, 0),
+        REVIEWER: (14, 0, 0),
+    }
+    assert (hops[BILLING]["checked"], hops[BILLING]["wrong"]) == (7, 0)
+    assert (hops[TECH]["checked"], hops[TECH]["wrong"]) == (6, 1)
+    assert hops[BILLING]["stage"] == hops[TECH]["stage"] == 2  # alternatives: one stage
+    assert hops[TRIAGE]["stage"] == 1 and hops[REVIEWER]["stage"] == 3
+    assert {(c["hop_id"], c["failed_runs"]) for c in workflow["root_causes"]} == {
+        (TECH, 3),
+        (BILLING, 1),
+        (None, 1),
+    }
+    assert workflow["observed_cascades"] == 0
+    assert data["g_arvis_scores"]["safety"] == pytest.approx(13 / 14)
+    # r16's wrong answer is seen by its verdict only: observed is 1/16 below predicted
+    assert data["predicted_end_to_end"] == pytest.approx(0.75)
+    assert data["predicted_end_to_end"] - data["end_to_end_success_rate"] == pytest.approx(1 / 16)
+
+
+def test_runs_failed_origin_and_no_cascade_for_runs_that_raised(exports: Exports):
+    runs = runs_json(exports.hex)
+    assert {exports.name_of[r] for r in runs} == set(BY_NAME)
+    for trace, row in runs.items():
+        run: Run = BY_NAME[exports.name_of[trace]]
+        assert row["failed"] is run.failed, run.name
+        assert row["origin_hop"] == run.origin, run.name
+        assert row["observed_cascade"] is False, run.name
+        assert row["workflow_id"] == WORKFLOW
+    r16 = runs[exports.traced.trace_ids["r16"]]
+    assert r16["blast_radius"] == 3  # failed by its outcome: every hop that reported success
+
+
+def test_predicted_matches_observed_when_every_fault_is_visible(exports: Exports):
+    data = report(exports.all_visible)
+    assert data["runs"] == 15
+    assert data["end_to_end_success_rate"] == pytest.approx(11 / 15)
+    assert abs(data["predicted_end_to_end"] - data["end_to_end_success_rate"]) <= 0.02
+
+
+def test_under_hop_spans_tools_the_recovered_tool_error_is_handled(exports: Exports):
+    tools = ("--hop-spans", "tools")
+    data = report(exports.hex, *tools)
+    assert data["end_to_end_success_rate"] == pytest.approx(11 / 16)  # r05 still succeeds
+    hops = {h["hop_id"]: h for h in data["workflows"][0]["hops"]}
+    assert (hops["lookup_invoice"]["errors"], hops["lookup_invoice"]["handled_errors"]) == (1, 1)
+    assert (hops["restart_service"]["errors"], hops["restart_service"]["handled_errors"]) == (1, 0)
+    runs = runs_json(exports.hex, *tools)
+    by_name = {exports.name_of[t]: r for t, r in runs.items()}
+    assert by_name["r05"]["failed"] is False
+    assert by_name["r06"]["origin_hop"] == "restart_service"  # the innermost failed hop
+
+
+# ------------------------------------------------------------------ the GenAI instrumentation
+
+
+@pytest.fixture(scope="module")
+def genai_export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Traced, Path]:
+    """The same app traced by OpenTelemetry's own GenAI instrumentation of the SDK: a root
+    `invoke_agent` span naming no agent, `invoke_agent NAME` agents, `execute_tool` tools,
+    `chat` model calls, `guardrail_check` guardrails, task and turn spans as `unknown`."""
+    pytest.importorskip("opentelemetry.instrumentation.openai_agents")
+    traced = run_app("genai")
+    _, hex_path = write_exports(traced, tmp_path_factory.mktemp("genai"))
+    return traced, hex_path
+
+
+def shape(rows: list[dict[str, Any]], name_of: dict[str, str]) -> dict[str, Any]:
+    """What argus read of each run, without the ids and span names that differ by
+    instrumentation: hops in order with their caller, status, checks, child errors, usage."""
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        runs.setdefault(name_of[row["run_id"]], []).append(row)
+    seen = {}
+    for name, run in runs.items():
+        hops = sorted((r for r in run if r["kind"] == "hop"), key=lambda h: h["seq"])
+        hop_of = {h["span_id"]: h["hop_id"] for h in hops}
+        seen[name] = {
+            "hops": [
+                (
+                    h["hop_id"],
+                    hop_of.get(h["parent_id"]),
+                    h["status"],
+                    h["workflow_id"],
+                    h["validated"],
+                    h["violations"],
+                    h["metadata"].get("child_errors", 0),
+                    h["input_tokens"],
+                    h["output_tokens"],
+                )
+                for h in hops
+            ],
+            "outcomes": [(o["correct"], o["note"]) for o in run if o["kind"] == "outcome"],
+        }
+    return seen
+
+
+def test_the_genai_instrumentation_reads_the_same_as_openinference(
+    exports: Exports, genai_export: tuple[Traced, Path], tmp_path: Path
+):
+    traced, hex_path = genai_export
+    assert traced.outcomes == exports.traced.outcomes  # the same faults happened
+    genai_names = {trace: name for name, trace in traced.trace_ids.items()}
+    genai = shape(records(hex_path, tmp_path), genai_names)
+    assert set(genai) == set(BY_NAME)
+    assert genai == shape(records(exports.hex, tmp_path), exports.name_of)
+    assert timeless(report(hex_path)) == timeless(report(exports.hex))
+
+
+def timeless(value: Any) -> Any:
+    """A report without its inputs and wall times (two runs of the app take their own)."""
+    if isinstance(value, dict):
+        return {k: timeless(v) for k, v in value.items() if k not in ("inputs", "mean_latency_ms")}
+    if isinstance(value, list):
+        return [timeless(v) for v in value]
+    return value

@@ -86,8 +86,18 @@ def import_sql(fmt: str, lines: str, hop_spans: HopSpans) -> str:
     return IMPORTERS[fmt](lines, hop_spans)
 
 
-def no_hops_message(fmt: str, hop_spans: HopSpans) -> str:
-    """Why an imported file gave no record, and what to try: said instead of an empty report."""
+_FORMAT_NAMES = {"argus": "an argus", "otlp": "an OTLP JSON", "langfuse": "a Langfuse"}
+
+
+def no_hops_message(fmt: str, hop_spans: HopSpans, path: Path | None = None) -> str:
+    """Why an imported file gave no record, and what to try: said instead of an empty report.
+
+    With the file's path, a file that is empty, or not of the format it was read as (`--from`
+    names another), says so: no `--hop-spans` would help it."""
+    if path is not None:
+        wrong = _not_of_format(fmt, path)
+        if wrong is not None:
+            return wrong
     what = {
         "otlp": otlp.HOP_SPANS_HELP[hop_spans],
         "langfuse": langfuse.HOP_SPANS_HELP[hop_spans],
@@ -95,6 +105,28 @@ def no_hops_message(fmt: str, hop_spans: HopSpans) -> str:
     return (
         f"no hop records in this {fmt} file: no span in it is a hop under --hop-spans "
         f"{hop_spans} ({what}); choose others with --hop-spans tools, genai or all"
+    )
+
+
+def _not_of_format(fmt: str, path: Path) -> str | None:
+    """What is wrong with reading this file as `fmt`, when it is empty or of another format;
+    None when it is of that format (or cannot be read again, e.g. a spooled stdin)."""
+    try:
+        head = _head(path, str(path))
+    except InputError:
+        return None
+    _, line = _first_line(head.decode("utf-8", errors="replace").lstrip("\ufeff"))
+    if line is None and not head.startswith(_PARQUET_MAGIC):
+        return "empty: no records in it"
+    try:
+        found = detect_format(path)
+    except InputError:
+        return f"not {_FORMAT_NAMES[fmt]} file: it matches none of the formats argus reads"
+    if found == fmt:
+        return None
+    return (
+        f"not {_FORMAT_NAMES[fmt]} file: it reads as {_FORMAT_NAMES[found]} one "
+        f"(leave --from out to detect it, or say --from {found})"
     )
 
 

@@ -371,7 +371,8 @@ def _record_sql() -> str:
         "kind": "'hop'",
         "run_id": "h.trace",
         "hop_id": "h.hop_id",
-        "workflow_id": "coalesce(w.name, h.default_workflow)",
+        "workflow_id": "coalesce(w.name, CASE WHEN h.is_workflow OR h.is_container "
+        "THEN h.workflow_name END, h.default_workflow)",
         "span_id": "h.id",
         "parent_id": "p.hop",
         "seq": "h.seq",

@@ -20,6 +20,10 @@ Mapping (a trace is a run):
                        (the children of its single root observation, else its top-level
                        ones). tools: also TOOL; genai: also GENERATION, EMBEDDING, CHAIN,
                        RETRIEVER; all: every type but EVENT, GUARDRAIL and EVALUATOR
+    (no hop)           a trace in which no observation is a hop keeps its first root
+                       observation as its only hop (metadata.container = true), unless no
+                       trace of the file has a hop: that file is refused, saying which
+                       observations are hops
     hop_id             name (else the type, lower-cased)
     workflow_id        the trace's name: traceName / trace_name (enriched export), or the
                        name of its trace row

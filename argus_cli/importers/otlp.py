@@ -15,40 +15,63 @@ mapping it refers to:
   file: a trace cut across files loses the links between the parts);
 - `instrumentationLibrarySpans`, the name of `scopeSpans` before OTLP 0.15, is read too.
 
-Mapping (a trace is a run; a span that appears twice counts once, its first line wins):
+Mapping (a trace is a run, always: none is dropped; a span that appears twice counts once, its
+first line wins):
 
     hop field          from
     -----------------  ------------------------------------------------------------------
     run_id             traceId, as lower-case hex
     (which spans)      --hop-spans agents (default): gen_ai.operation.name = invoke_agent or
                        openinference.span.kind = AGENT; tools: also execute_tool / TOOL spans;
-                       genai: every span with either attribute; all: every span. Never an
-                       invoke_workflow span (it names the workflow) nor a GUARDRAIL or
-                       EVALUATOR span (it checks a hop). LangGraph (OpenInference's LangChain
-                       instrumentation: its `metadata` attribute, a JSON string, carries
-                       langgraph_node, langgraph_step, langgraph_checkpoint_ns): the graph's
-                       nodes are the agent steps whatever their span kind, so under agents
-                       and tools a span with that metadata is a hop only when it is a node's
-                       span (the outermost span of its task); the graph's own span (the
-                       parent of nodes, with no node of its own) is a workflow span in every
-                       mode, and a subgraph's span nested directly under its node's span,
-                       with the node's name and task, repeats that node and is a hop in no
-                       mode
+                       genai: every span with either attribute; all: every span. Never a
+                       container, nor a GUARDRAIL or EVALUATOR span (it checks a hop).
+                       LangGraph (OpenInference's LangChain instrumentation: its `metadata`
+                       attribute, a JSON string, carries langgraph_node, langgraph_step,
+                       langgraph_checkpoint_ns): the graph's nodes are the agent steps
+                       whatever their span kind, so under agents and tools a span with that
+                       metadata is a hop only when it is a node's span (the outermost span
+                       of its task); the graph's own span (the parent of nodes, with no node
+                       of its own) is a workflow span and may be a container; a subgraph's
+                       span nested directly under its node's span, with the node's name and
+                       task, repeats that node: a hop in no mode, its error not counted again
+    (containers)       the spans that hold the run, at the top of its trace: a GenAI
+                       invoke_workflow span; an OpenInference CHAIN span that names no agent
+                       (no gen_ai.agent.name, no agent.name; not a LangGraph node, whose
+                       `metadata` names langgraph_node); a trace root with children that names
+                       no agent and is an OpenInference AGENT span or a GenAI invoke_agent
+                       span (the OpenAI Agents SDK's trace span, "Agent workflow" or the
+                       name given to trace(), as both instrumentations write it) or has no
+                       kind at all (an app's own request span). Each only when every span
+                       above it is a container too. They are never hops
+    (outcome)          one record {kind: outcome, run_id, correct, source: "otel", note} per
+                       run whose containers give a verdict: an error status (note: the
+                       error's first line), an argus.correct attribute, a gen_ai.evaluation.
+                       result event with a deciding label (below); correct is false when any
+                       says so
+    (no hop)           a trace in which no span is a hop keeps its first root as its only hop:
+                       hop_id its workflow name, else its span name; its own status;
+                       metadata.container = true. (A file in which no trace has a hop is
+                       refused, saying which spans are hops.)
     hop_id             gen_ai.agent.name, then agent.name (OpenInference), then the span name;
                        tool spans: gen_ai.tool.name, then tool.name, then the span name;
                        LangGraph nodes: the path of node names in langgraph_checkpoint_ns
                        (`billing_agent/agent`: a subgraph's node named by its callers)
-    workflow_id        the nearest enclosing invoke_workflow span's gen_ai.workflow.name (or
-                       its gen_ai.agent.name, where later GenAI conventions moved the name,
+    workflow_id        the nearest enclosing span that names a workflow: an invoke_workflow
+                       span's gen_ai.workflow.name (or its gen_ai.agent.name, where later
+                       GenAI conventions moved the name), a container's gen_ai.workflow.name,
+                       or the name of an agent trace root that is a container (the Agents
+                       SDK's workflow name), unless it is the SDK's default "Agent workflow";
                        or a LangGraph graph's span name unless LangGraph's default
-                       "LangGraph"), then the resource's service.name
+                       "LangGraph"; then the resource's service.name. (Another CHAIN root's
+                       name, a chain's class name, names no workflow.)
     span_id            spanId
     parent_id          spanId of the nearest enclosing hop
     seq                rank by startTimeUnixNano within the trace
     status, error      error when status.code is 2 (STATUS_CODE_ERROR) or error.type is set;
-                       error is the span's last `exception` event as Python's last traceback
-                       line, `exception.type: ` and the first line of exception.message; else
-                       error.type; else the first line of status.message
+                       error is the span's first `exception` event as the last line of
+                       Python's traceback, `exception.type: ` and the first line of
+                       exception.message; else error.type; else the first line of
+                       status.message (never a whole traceback: LangChain writes one there)
     input_tokens,      gen_ai.usage.input_tokens / output_tokens, the older
     output_tokens      gen_ai.usage.prompt_tokens / completion_tokens, or OpenInference
                        llm.token_count.prompt / completion. A hop with none gets the sum over
@@ -63,18 +86,41 @@ Mapping (a trace is a run; a span that appears twice counts once, its first line
     intent_checksum    attributes argus.<field>; argus.violations is a string array, or a
                        string holding SPEC's JSON list
     scores             attributes argus.score.<name>
-    (checks)           an OpenInference GUARDRAIL or EVALUATOR span below a hop marks it
-                       validated; one that fails (status error, or error.type) adds the
-                       violation {rule: span name, category: "safety"} for a GUARDRAIL (a
-                       moderation check), "evaluator" for an EVALUATOR
-    metadata           {span_name, service_name}; error_detail: a failed span's whole
-                       status.message (LangChain writes the exception and its traceback)
+    (checks)           each marks the hop it checks validated, and adds a violation when it
+                       fails (once per rule): an OpenInference GUARDRAIL or EVALUATOR span
+                       below the hop that failed (status error, or error.type): {rule: span
+                       name, category: "safety"} for a GUARDRAIL, "evaluator" for an
+                       EVALUATOR; a guardrail_check span (how the OpenTelemetry GenAI
+                       instrumentation of the Agents SDK, opentelemetry-instrumentation-
+                       openai-agents-v2, writes a guardrail) that failed or has
+                       gen_ai.guardrail.triggered = true: {rule: gen_ai.guardrail.name,
+                       category: "safety"}; a gen_ai.evaluation.result event on the hop's
+                       span or on a span whose nearest hop it is, failing when gen_ai.
+                       evaluation.score.label is fail, failed, false, incorrect, wrong, no,
+                       unsafe or bad (pass, passed, true, correct, right, yes, safe, good
+                       pass; another label, or none, checks without a verdict): {rule:
+                       gen_ai.evaluation.name, category: "evaluator"}; a guardrail tripwire
+                       in the error of the hop's span (InputGuardrailTripwireTriggered,
+                       OutputGuardrailTripwireTriggered, the Agents SDK's "Guardrail
+                       tripwire triggered: {'guardrail': NAME}"), which stopped that hop's
+                       output: {rule: NAME, else the exception type, category: "safety"}
+    metadata           {span_name, service_name}; child_errors: how many spans whose nearest
+                       hop this is failed, not counting checks (a tool error the agent
+                       recovered from, under the default --hop-spans agents); container:
+                       true for a root that is its run's only hop; error_detail: a failed
+                       span's whole status.message (LangChain writes the exception and its
+                       traceback there)
 
 Sources: OpenTelemetry semantic conventions for GenAI (gen-ai-spans.md, gen-ai-agent-spans.md,
 registry gen-ai.md: operation names, `gen_ai.agent.name`, `gen_ai.workflow.name`,
 `gen_ai.usage.*`, the deprecated `prompt_tokens`/`completion_tokens`, `error.type`);
 OpenInference semantic conventions (spec/semantic_conventions.md: `openinference.span.kind`
 values, `agent.name`, `tool.name`, `llm.model_name`, `llm.token_count.*`, `llm.cost.total`);
+the GenAI evaluation event (gen-ai-events.md: `gen_ai.evaluation.result`,
+`gen_ai.evaluation.name`, `gen_ai.evaluation.score.label`, `gen_ai.evaluation.explanation`);
+openinference-instrumentation-openai-agents (_processor.py: the trace's root span is an AGENT
+span named after the workflow, always status OK; agent spans carry `agent.name`; span errors
+are "message: data" in the status), checked against its spans in tests/test_realsdk_agents.py;
 OpenInference's LangChain instrumentation (`metadata` holds the LangChain run's metadata as JSON;
 a LangChain run named like "*agent*" gets span kind AGENT); LangGraph's task metadata
 (`langgraph_node`, `langgraph_step`, `langgraph_checkpoint_ns`: `node:task` parts joined by `|`);
@@ -296,7 +342,11 @@ def records_sql(lines: str, hop_spans: HopSpans) -> str:
             "coalesce(op = 'invoke_workflow', false) AS is_workflow, "
             f"coalesce(op IN ({', '.join(lit(o) for o in _MODEL_OPERATIONS)}) "
             "OR oi_kind IN ('LLM', 'EMBEDDING'), false) AS is_model, "
-            "coalesce(oi_kind IN ('GUARDRAIL', 'EVALUATOR'), false) AS is_check, "
+            "coalesce(oi_kind IN ('GUARDRAIL', 'EVALUATOR') OR op = 'guardrail_check', false) "
+            "AS is_check, "
+            "coalesce(oi_kind = 'GUARDRAIL' OR op = 'guardrail_check', false) AS is_guardrail, "
+            f"coalesce(TRY_CAST(({_attr('gen_ai.guardrail.triggered')})->>'boolValue' AS BOOLEAN), "
+            "false) AS tripped, "
             f"{_string('gen_ai.agent.name')} IS NULL AND {_string('agent.name')} IS NULL "
             "AS anonymous, "
             f"coalesce(contains({_string('metadata')}, 'langgraph_node'), false) AS graph_node, "
@@ -379,7 +429,10 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         "list_transform(list_filter(attrs, lambda a: starts_with(a.key, 'argus.')), "
         f"lambda a: {{'key': a.key, 'value': {_anyvalue('a.value')}}})"
     )
-    failed = "coalesce(status_code IN ('2', 'STATUS_CODE_ERROR'), false) OR error_type IS NOT NULL"
+    failed = (
+        "coalesce(status_code IN ('2', 'STATUS_CODE_ERROR'), false) OR error_type IS NOT NULL "
+        "OR (is_check AND tripped)"
+    )
     columns = {
         "_line": "_line",
         "trace": "trace",
@@ -396,7 +449,7 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         "run_span": "coalesce(is_workflow OR is_graph "
         "OR (anonymous AND oi_kind = 'CHAIN' AND NOT graph_node), false)",
         "run_root": "coalesce(anonymous AND "
-        "(oi_kind = 'AGENT' OR (oi_kind IS NULL AND op IS NULL)), false)",
+        "(oi_kind = 'AGENT' OR op = 'invoke_agent' OR (oi_kind IS NULL AND op IS NULL)), false)",
         "evaluations": _evaluations(),
         "tripwire": _tripwire(),
         "hop_id": "CASE WHEN is_graph_node THEN lg_hop_id WHEN is_agent THEN coalesce("
@@ -405,7 +458,8 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         "name) ELSE name END",
         "workflow_name": f"coalesce({_string('gen_ai.workflow.name')}, "
         f"CASE WHEN is_workflow THEN {_string('gen_ai.agent.name')} END, "
-        f"CASE WHEN oi_kind = 'AGENT' AND anonymous AND name <> {lit(_UNNAMED_WORKFLOW)} "
+        f"CASE WHEN (oi_kind = 'AGENT' OR op = 'invoke_agent') AND anonymous "
+        f"AND name <> {lit(_UNNAMED_WORKFLOW)} "
         "THEN name END, "
         f"CASE WHEN is_graph AND name <> {lit(_UNNAMED_GRAPH)} THEN name END)",
         "default_workflow": "service",
@@ -421,8 +475,8 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         "cost_usd": _double("llm.cost.total"),
         "model": f"coalesce({_string('gen_ai.response.model')}, "
         f"{_string('gen_ai.request.model')}, {_string('llm.model_name')})",
-        "check_rule": "name",
-        "check_category": "CASE WHEN oi_kind = 'GUARDRAIL' THEN 'safety' ELSE 'evaluator' END",
+        "check_rule": f"coalesce({_string('gen_ai.guardrail.name')}, name)",
+        "check_category": "CASE WHEN is_guardrail THEN 'safety' ELSE 'evaluator' END",
         "argus": argus,
         "metadata": "json_merge_patch(json_object('span_name', name, 'service_name', service), "
         "CASE WHEN (" + failed + ") AND nullif(status_message, '') IS NOT NULL "

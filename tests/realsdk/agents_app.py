@@ -5,8 +5,9 @@ The app: a `triage` agent hands off to `billing_agent` or `tech_agent`; each spe
 its function tools, then the `reviewer` agent as a tool (`agent.as_tool`, structured output),
 then answers; an output guardrail (`no_card_numbers`) checks every specialist's answer. Models
 are served by the fake server in `fake_openai`, scripted per run by the `[run:NAME]` marker in
-the user's message; spans go through `openinference-instrumentation-openai-agents` into an
-in-memory OpenTelemetry exporter, then out as OTLP JSON in two encodings:
+the user's message; spans go through `openinference-instrumentation-openai-agents` (or
+OpenTelemetry's own `opentelemetry-instrumentation-openai-agents-v2`) into an in-memory
+OpenTelemetry exporter, then out as OTLP JSON in two encodings:
 
 - protobuf JSON (`encode_spans` + `MessageToJson`): ids in base64, as protobuf's JSON mapping
   writes `bytes`;
@@ -145,8 +146,10 @@ class Traced:
     requests: list[tuple[str | None, str, int]]  # (marker, agent, attempt) per model request
 
 
-def run_app() -> Traced:
-    """Run every scripted run once and return the finished spans."""
+def run_app(instrumentation: str = "openinference") -> Traced:
+    """Run every scripted run once and return the finished spans, traced by OpenInference
+    (`openinference`) or by OpenTelemetry's own GenAI instrumentation of the SDK (`genai`:
+    opentelemetry-instrumentation-openai-agents-v2, `invoke_agent`/`execute_tool` spans)."""
     from agents import (
         Agent,
         GuardrailFunctionOutput,
@@ -156,10 +159,10 @@ def run_app() -> Traced:
         Runner,
         function_tool,
         output_guardrail,
+        set_trace_processors,
         trace,
     )
     from openai import AsyncOpenAI
-    from openinference.instrumentation.openai_agents import OpenAIAgentsInstrumentor
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -185,7 +188,10 @@ def run_app() -> Traced:
             self.open = [s for s in self.open if s.get_span_context() != span.get_span_context()]
 
         def named(self, name: str) -> Span:
-            return next(s for s in reversed(self.open) if getattr(s, "name", None) == name)
+            """The latest open span of this agent or workflow (the GenAI instrumentation
+            names an agent's span `invoke_agent NAME`)."""
+            names = (name, f"invoke_agent {name}")
+            return next(s for s in reversed(self.open) if getattr(s, "name", None) in names)
 
     failures: dict[str, int] = {}
 
@@ -219,6 +225,14 @@ def run_app() -> Traced:
     provider = TracerProvider(resource=Resource.create({"service.name": SERVICE}))
     provider.add_span_processor(opened)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
+    if instrumentation == "genai":
+        from opentelemetry.instrumentation.openai_agents import OpenAIAgentsInstrumentor
+
+        # It adds its processor beside the SDK's own, which exports to OpenAI's platform:
+        # only this one, no traffic anywhere.
+        set_trace_processors([])
+    else:
+        from openinference.instrumentation.openai_agents import OpenAIAgentsInstrumentor
     instrumentor = OpenAIAgentsInstrumentor()
     instrumentor.instrument(tracer_provider=provider)
     outcomes: dict[str, str] = {}
@@ -281,6 +295,7 @@ def run_app() -> Traced:
             requests = [(r.marker, r.system.split(":", 1)[0], r.attempt) for r in server.requests]
     finally:
         instrumentor.uninstrument()
+        set_trace_processors([])
         provider.shutdown()
     return Traced(list(exporter.get_finished_spans()), outcomes, trace_ids, requests)
 

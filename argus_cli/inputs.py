@@ -1,0 +1,178 @@
+"""Which files a load reads: the inputs resolved to an ordered list of `Source`s.
+
+Files, folders, globs and `-` (stdin, copied to a temporary file: DuckDB reads files, and stdin
+can be read once). Below a folder, `key=value` folders become fields (hive partitions), and with
+`--since`/`--until` a `date=` folder out of range is skipped before any of its files is opened.
+A file's format is decided by its first bytes, so a misnamed file still loads; OTLP and Langfuse
+exports are recognised by `importers.detect_format`.
+
+It is the first step of the pipeline (inputs -> load -> metrics -> report model -> renderers),
+apart from loading.py because deciding what to read needs no database: nothing here opens one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import BinaryIO, Literal
+from urllib.parse import unquote
+
+from argus_cli.diagnostics import InputError
+from argus_cli.importers import HopSpans, SourceFormat, detect_format
+
+# argus's own records (jsonl, parquet), or a foreign format that an importer maps to them.
+Format = Literal["jsonl", "parquet", "otlp", "langfuse"]
+
+TRACE_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz", ".parquet")
+GZIP_MAGIC = b"\x1f\x8b"
+PARQUET_MAGIC = b"PAR1"
+STDIN = "-"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One file to read, as the user will see it named in messages."""
+
+    path: str
+    display: str
+    format: Format
+    gzip: bool = False
+    hive: tuple[tuple[str, str], ...] = ()
+    hop_spans: HopSpans = "agents"  # which spans an importer makes hops
+
+
+def resolve_inputs(
+    inputs: Sequence[str],
+    stdin: BinaryIO | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[Source]:
+    """Expand files, folders, globs and `-` into the ordered list of files to read.
+
+    With `since`/`until`, `date=` partition folders outside the range are skipped unopened.
+    """
+    if not inputs:
+        raise InputError("no input given: name trace files, folders, globs or - for stdin")
+    sources: list[Source] = []
+    for item in inputs:
+        if item == STDIN:
+            sources.append(_stdin_source(stdin if stdin is not None else sys.stdin.buffer))
+        elif os.path.isdir(item):
+            found = list(_folder_sources(Path(item), since, until))
+            if not found and any(True for _ in _folder_files(Path(item))):
+                raise InputError(f"{item}: no date= partition in the --since/--until range")
+            if not found:
+                raise InputError(f"{item}: folder has no trace files ({', '.join(TRACE_SUFFIXES)})")
+            sources.extend(found)
+        elif os.path.exists(item):
+            sources.append(_file_source(Path(item), item))
+        elif glob.has_magic(item):
+            matches = sorted(glob.glob(item, recursive=True))
+            files = [m for m in matches if os.path.isfile(m)]
+            if not files:
+                raise InputError(f"{item}: no files match this pattern")
+            sources.extend(_file_source(Path(m), m) for m in files)
+        else:
+            raise InputError(f"{item}: no such file or folder")
+    return sources
+
+
+def _folder_sources(
+    root: Path, since: datetime | None = None, until: datetime | None = None
+) -> Iterator[Source]:
+    """Trace files below `root`, in path order; `key=value` folders become fields (hive).
+
+    A file in a `date=` folder outside [since, until] is pruned before it is opened.
+    """
+    for path, hive in _folder_files(root):
+        if _pruned(dict(hive).get("date"), since, until):
+            continue
+        source = _file_source(path, str(path))
+        yield Source(source.path, source.display, source.format, source.gzip, hive)
+
+
+def _folder_files(root: Path) -> Iterator[tuple[Path, tuple[tuple[str, str], ...]]]:
+    """Trace file paths below `root` and their `key=value` folders, without opening a file.
+
+    Values are percent-decoded: DuckDB and Spark encode `/`, `=`, spaces and the like.
+    """
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root)
+        if any(part.startswith((".", "_")) for part in rel.parts):
+            continue  # _SUCCESS markers, .crc files, hidden folders
+        if not path.name.endswith(TRACE_SUFFIXES):
+            continue
+        hive = tuple(
+            (unquote(key), unquote(value))
+            for key, _, value in (part.partition("=") for part in rel.parts[:-1])
+            if value and key
+        )
+        yield path, hive
+
+
+def _pruned(folder_date: str | None, since: datetime | None, until: datetime | None) -> bool:
+    """Whether a `date=` folder can hold no run in range, so its files need not be read.
+
+    `argus convert --partition` files a whole run under its first hop's UTC date, `unknown`
+    without one (such runs are out of any range); a value that is neither is not pruned.
+    """
+    if folder_date is None or (since is None and until is None):
+        return False
+    if folder_date == "unknown":
+        return True
+    try:
+        day = date.fromisoformat(folder_date)
+    except ValueError:
+        return False
+    return (since is not None and day < since.date()) or (until is not None and day > until.date())
+
+
+def _file_source(path: Path, display: str) -> Source:
+    """Decide a file's format by its first bytes, so a misnamed file still loads."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4)
+    except OSError as exc:
+        raise InputError(f"{display}: cannot read ({exc.strerror or exc})") from None
+    if head.startswith(PARQUET_MAGIC):
+        return Source(str(path), display, "parquet")
+    return Source(str(path), display, "jsonl", gzip=head.startswith(GZIP_MAGIC))
+
+
+def _stdin_source(stream: BinaryIO) -> Source:
+    """Copy stdin to a private temporary file: DuckDB reads files, and stdin can be read once."""
+    handle = tempfile.NamedTemporaryFile(prefix="argus-stdin-", delete=False)  # noqa: SIM115
+    with handle:
+        shutil.copyfileobj(stream, handle)
+    source = _file_source(Path(handle.name), "<stdin>")
+    _TEMP_FILES.append(handle.name)
+    return source
+
+
+_TEMP_FILES: list[str] = []
+
+
+def _remove_temp_files() -> None:
+    while _TEMP_FILES:
+        with contextlib.suppress(OSError):
+            os.unlink(_TEMP_FILES.pop())
+
+
+def _with_format(source: Source, forced: SourceFormat | None, hop_spans: HopSpans) -> Source:
+    """The file's format: argus records keep the reader their first bytes chose."""
+    found = forced or detect_format(Path(source.path), source.display)
+    return source if found == "argus" else replace(source, format=found, hop_spans=hop_spans)
+
+
+def _size(source: Source) -> int:
+    with contextlib.suppress(OSError):
+        return os.path.getsize(source.path)
+    return 0

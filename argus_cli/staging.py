@@ -1,0 +1,397 @@
+"""Reading every input file into the one `staged` table, checked and typed in SQL.
+
+Every input (JSON Lines, gzip, Parquet, folders, globs, stdin, and OTLP or Langfuse exports
+through `importers/`) becomes rows of one staging table, checked and typed field by field in
+SQL; no Python touches a record. Three ways in, one set of checks (`_error_sql`):
+
+- Clean JSON Lines: one parallel `read_json` scan with explicit column types, chosen so that
+  every SPEC check still works on the typed values (DuckDB's own casts are lenient).
+- Parquet whose column types fit the SPEC fields: read column by column, cast by its types.
+- Everything else, and any file where a fast path finds a single bad record: read as numbered
+  lines of text (Parquet rows as JSON), each parsed once with `json_transform`. This is the way
+  that names every malformed record by file and line, so a clean file is parsed once and a
+  dirty one at most twice.
+Explicit types also mean no guessing from the first 20,480 records, and files with different
+columns load side by side. `columns="metrics"` reads only the fields metrics.py uses, and keeps
+of each record only the scalars derived from them (`_HOP_FACTS`).
+
+The rule itself is validation.py's; this module decides which way each file goes, runs it, and
+counts what came out (`_check_staged`). loading.py builds the relations from `staged`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Protocol
+
+import duckdb
+
+from argus_cli.diagnostics import BadRecord, InputError
+from argus_cli.importers import import_sql, no_hops_message
+from argus_cli.inputs import Source, _size
+from argus_cli.schema import Field
+from argus_cli.validation import (
+    _FAST_TYPES,
+    _digest,
+    _error_sql,
+    _lit,
+    _parquet_value_sql,
+    _q,
+    _staged_columns,
+    _struct_spec,
+)
+from argus_cli.workdb import _first_line
+
+# A hop record can carry its payloads; DuckDB's default line limit (2 MB) is too small for that.
+MAX_LINE_BYTES = 64 * 1024 * 1024
+
+
+class LoadProgress(Protocol):
+    """Something that shows how far a load has got (render.LoadProgressBar, on a terminal)."""
+
+    def begin(self, total_bytes: int) -> None: ...
+
+    def reading(
+        self, con: duckdb.DuckDBPyConnection, size: int
+    ) -> contextlib.AbstractContextManager[None]: ...
+
+    def end(self) -> None: ...
+
+
+# What metrics.py reads of a hop, in both load modes: scalars with the SPEC defaults applied,
+# derived from the typed fields. With `columns="metrics"` they are computed as each file is
+# staged; otherwise the `hop_facts` view derives them from `hops`.
+_HOP_FACTS: tuple[tuple[str, str], ...] = (
+    ("run_id", "run_id"),
+    ("hop_id", "hop_id"),
+    ("workflow_id", "coalesce(workflow_id, 'default')"),
+    # The run tree (SPEC 3.1): only compared, so digests in metrics mode; metrics.py hashes
+    # both again and applies span_id's default there, where positions are known.
+    ("span_id", "span_id"),
+    ("parent_id", "parent_id"),
+    ("seq", "seq"),
+    ("started_at", "started_at"),
+    ("status", "status"),
+    ("validated", "coalesce(validated, false)"),
+    ("high_stakes", "coalesce(high_stakes, false)"),
+    ("confidence", "confidence"),
+    ("correct", "correct"),
+    ("cost_usd", "cost_usd"),
+    ("latency_ms", "coalesce(latency_ms, (epoch_us(ended_at) - epoch_us(started_at)) / 1000.0)"),
+    ("input_hash", "input_hash"),
+    ("output_hash", "output_hash"),
+    ("intent_checksum", "intent_checksum"),
+    ("score_groundedness", "scores['groundedness']"),
+    ("score_accuracy", "scores['accuracy']"),
+    ("score_safety", "scores['safety']"),
+    ("has_violation", "coalesce(len(violations) > 0, false)"),
+    (
+        "safety_violation",
+        "coalesce(len(list_filter(violations, lambda v: v.category = 'safety')) > 0, false)",
+    ),
+)
+HOP_FACT_NAMES = tuple(name for name, _ in _HOP_FACTS)
+
+
+# SPEC 1.2's checksum in SQL; its Python twin is schema.intent_checksum (a test holds them equal).
+_INTENT_CHECKSUM_SQL = (
+    "sha256('{\"constraints\":' || to_json(coalesce(constraints, CAST([] AS VARCHAR[]))) "
+    "|| ',\"goal\":' || coalesce(CAST(to_json(goal) AS VARCHAR), 'null') || '}')"
+)
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection,
+    sources: list[Source],
+    keep_raw: bool,
+    fields: Sequence[Field],
+    progress: LoadProgress | None = None,
+    facts: bool = False,
+) -> None:
+    """Every file into `staged`, in input order: clean JSON Lines by the fast path, the rest
+    line by line. Rows keep the order they are inserted in, so `rowid` is the input order.
+    With `facts`, rows are narrowed to what the metrics read as they are staged.
+
+    All files go in one transaction: a commit per file costs a flush of the work file each
+    time, which made a dataset of many files slower than the same records in one. A fast path
+    that raises (a line that is not JSON, say) aborts that transaction, though; the files are
+    then staged again one transaction per file, so the failing file alone can be rolled back.
+    """
+    con.execute("CREATE TEMP TABLE files (_file_index INTEGER, _file VARCHAR)")
+    con.executemany("INSERT INTO files VALUES (?, ?)", list(enumerate(s.display for s in sources)))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _stage_files(con, sources, keep_raw, fields, progress, facts, per_file=False)
+    except _FastPathFailed:
+        con.execute("ROLLBACK")
+        if progress is not None:
+            progress.begin(sum(_size(s) for s in sources))
+        _stage_files(con, sources, keep_raw, fields, progress, facts, per_file=True)
+        return
+    con.execute("COMMIT")
+
+
+class _FastPathFailed(Exception):
+    """A fast path raised inside the all-files transaction, which DuckDB has now aborted."""
+
+
+def _stage_files(
+    con: duckdb.DuckDBPyConnection,
+    sources: list[Source],
+    keep_raw: bool,
+    fields: Sequence[Field],
+    progress: LoadProgress | None,
+    facts: bool,
+    per_file: bool,
+) -> None:
+    for index, source in enumerate(sources):
+        watch = progress.reading(con, _size(source)) if progress else contextlib.nullcontext()
+        try:
+            with watch:
+                if index == 0:
+                    empty = _stage_sql(source, 0, keep_raw, fields)
+                    empty = _facts_sql(empty, source) if facts else empty
+                    con.execute(f"CREATE TABLE staged AS {empty} LIMIT 0")
+                if not keep_raw and _try_fast(con, source, index, fields, facts, per_file):
+                    continue
+                sql = _stage_sql(source, index, keep_raw, fields)
+                sql = _facts_sql(sql, source) if facts else sql
+                con.execute(f"INSERT INTO staged BY NAME {sql}")
+        except duckdb.Error as exc:
+            raise InputError(
+                f"{source.display}: not a readable trace ({_first_line(exc)})"
+            ) from None
+
+
+def _try_fast(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    index: int,
+    fields: Sequence[Field],
+    facts: bool,
+    per_file: bool,
+) -> bool:
+    """Load a file by a fast path if it is clean; leave nothing behind if it is not.
+
+    With `per_file`, in a transaction of its own; otherwise inside the caller's, where a
+    failing statement raises _FastPathFailed (DuckDB aborts the whole transaction).
+    """
+    if source.format == "jsonl":
+        sql: str | None = _fast_stage_sql(source, index, fields)
+    elif source.format == "parquet":
+        sql = _parquet_stage_sql(con, source, index, fields)
+    else:
+        sql = None
+    if sql is None:
+        return False
+    if facts:
+        sql = _facts_sql(sql, source)
+    if per_file:
+        con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"INSERT INTO staged BY NAME {sql}")
+        (bad,) = con.execute(
+            "SELECT count(_error) FROM staged WHERE _file_index = ?", [index]
+        ).fetchone() or (0,)
+    except duckdb.Error:
+        if not per_file:
+            raise _FastPathFailed from None
+        con.execute("ROLLBACK")
+        return False
+    if per_file:
+        con.execute("ROLLBACK" if bad else "COMMIT")
+    elif bad:  # (rows added in a transaction have no final rowid yet: select by file)
+        con.execute("DELETE FROM staged WHERE _file_index = ?", [index])
+    return not bad
+
+
+def _lines_sql(source: Source) -> str:
+    """(_line, _raw) for every non-blank line or Parquet row of one file."""
+    if source.format in ("otlp", "langfuse"):  # its text lines, mapped to SPEC records
+        text = _lines_sql(replace(source, format="jsonl"))
+        return import_sql(source.format, text, source.hop_spans)
+    path = _lit(source.path)
+    if source.format == "parquet":
+        return (
+            # The row number is DuckDB's, not the record's: keep it out of the JSON.
+            f"SELECT file_row_number + 1 AS _line, CAST(to_json(struct_pack("
+            f"*COLUMNS(* EXCLUDE (file_row_number)))) AS VARCHAR) AS _raw "
+            f"FROM read_parquet({path}, file_row_number = true, hive_partitioning = false)"
+        )
+    compression = "gzip" if source.gzip else "none"
+    # Read lines as one text column: a delimiter and quote that valid JSON never holds raw.
+    return (
+        f"SELECT ordinality AS _line, line AS _raw FROM read_csv({path}, "
+        f"columns = {{'line': 'VARCHAR'}}, delim = '\x1f', quote = '', escape = '', "
+        f"header = false, auto_detect = false, strict_mode = false, "
+        f"compression = {_lit(compression)}, max_line_size = {MAX_LINE_BYTES}, "
+        f"buffer_size = {MAX_LINE_BYTES}) WITH ORDINALITY "
+        f"WHERE line IS NOT NULL AND trim(line) <> ''"
+    )
+
+
+def _stage_sql(source: Source, file_index: int, keep_raw: bool, fields: Sequence[Field]) -> str:
+    """One pass over one file: every line parsed once, typed, and given its error or NULL."""
+    raw = "_raw"
+    if source.hive:
+        hive_json = json.dumps(dict(source.hive), ensure_ascii=False)
+        # Fields in the record win over the folder names (json_merge_patch: right side wins).
+        raw = f"CASE WHEN is_object THEN json_merge_patch({_lit(hive_json)}, _raw) ELSE _raw END"
+    record = f", CAST(try(CAST({raw} AS JSON)) AS JSON) AS record" if keep_raw else ""
+    lines = _lines_sql(source)
+    parsed = (
+        f"SELECT _line, _raw, is_object, try(json_transform({raw}, '{_struct_spec(fields)}')) AS j "
+        f"FROM (SELECT _line, _raw, ltrim(_raw) LIKE '{{%' AS is_object FROM ({lines}))"
+    )
+    typed = f"SELECT _line, _raw, is_object, j, {_staged_columns(fields)} FROM ({parsed})"
+    return (
+        f"SELECT {file_index} AS _file_index, _line, * EXCLUDE (_line, _raw, is_object, j), "
+        f"{_error_sql(fields)} AS _error{record} FROM ({typed}){_stage_order(source)}"
+    )
+
+
+def _stage_order(source: Source) -> str:
+    """Rows are inserted in line order (rowid is the input order). A file's own lines come in
+    order already; an importer's joins do not, so its spans are sorted by line, run and seq."""
+    return " ORDER BY _line, run_id, seq" if source.format in ("otlp", "langfuse") else ""
+
+
+def _facts_sql(stage_sql: str, source: Source) -> str:
+    """A stage query's typed records narrowed to what the metrics read (`columns="metrics"`).
+
+    Lists, maps and the fields only used to derive others are reduced to scalars in the same
+    pass, so a staged row is a few dozen bytes: `_HOP_FACTS` for hops, the computed checksum
+    for intents, `correct` for outcomes. The record's `_error` was decided on the typed values.
+    """
+    facts = ", ".join(f"{sql} AS {name}" for name, sql in _HOP_FACTS if name != "intent_checksum")
+    checksum = (
+        f"coalesce(intent_checksum, CASE WHEN kind = 'intent' THEN "
+        f"{_digest(_INTENT_CHECKSUM_SQL)} END) AS intent_checksum"
+    )
+    return (
+        f"SELECT _file_index, _line, kind, {facts}, {checksum}, _error "
+        f"FROM ({stage_sql}){_stage_order(source)}"
+    )
+
+
+def _fast_stage_sql(source: Source, file_index: int, fields: Sequence[Field]) -> str:
+    """A clean JSON Lines file in one parallel typed scan; any error sends it to the slow path.
+
+    Its `_line` is left NULL: a clean file's records are numbered from their row ids when the
+    relations are built, and a file with an error is recounted line by line anyway.
+    """
+    columns = "{" + ", ".join(f"{_lit(f.name)}: {_lit(_FAST_TYPES[f.shape])}" for f in fields) + "}"
+    hive = dict(source.hive)  # folder values fill fields the record leaves out
+    pack = (
+        "{"
+        + ", ".join(
+            f"{_lit(f.name)}: coalesce({_q(f.name)}, {_lit(hive[f.name])})"
+            if f.name in hive and f.shape == "string"
+            else f"{_lit(f.name)}: {_q(f.name)}"
+            for f in fields
+        )
+        + "}"
+    )
+    compression = "gzip" if source.gzip else "none"
+    scan = (
+        f"read_json({_lit(source.path)}, format = 'newline_delimited', records = true, "
+        f"columns = {columns}, compression = {_lit(compression)}, "
+        f"maximum_object_size = {MAX_LINE_BYTES}, hive_partitioning = false)"
+    )
+    typed = (
+        f"SELECT true AS is_object, j, {_staged_columns(fields, fast=True)} FROM ("
+        f"SELECT {pack} AS j FROM {scan})"
+    )
+    return (
+        f"SELECT {file_index} AS _file_index, CAST(NULL AS BIGINT) AS _line, "
+        f"* EXCLUDE (is_object, j), {_error_sql(fields)} AS _error FROM ({typed})"
+    )
+
+
+def _parquet_stage_sql(
+    con: duckdb.DuckDBPyConnection, source: Source, file_index: int, fields: Sequence[Field]
+) -> str | None:
+    """A Parquet file read column by column, cast by its own types: no detour through JSON.
+
+    None when a column has a type the SPEC field cannot take as it is: the file then goes the
+    JSON way, which names each bad row.
+    """
+    scan = f"read_parquet({_lit(source.path)}, hive_partitioning = false)"
+    types = dict(
+        (name, type_)
+        for name, type_, *_ in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
+    )
+    hive = dict(source.hive)
+    raw, values = [], []
+    for f in fields:
+        column = _q(f.name)
+        if f.name in types:
+            value = _parquet_value_sql(f, column, types[f.name])
+            if value is None:
+                return None
+            raw.append(f"{_lit(f.name)}: {column}")
+        elif f.name in hive and f.shape == "string":
+            value = _lit(hive[f.name])
+            raw.append(f"{_lit(f.name)}: {value}")
+        else:
+            value = "NULL"
+            raw.append(f"{_lit(f.name)}: NULL")
+        if f.name == "kind":
+            value = f"coalesce({value}, 'hop')"
+        elif f.name == "status":
+            value = f"coalesce({value}, 'success')"
+        values.append(f"{value} AS {column}")
+    typed = f"SELECT true AS is_object, {{{', '.join(raw)}}} AS j, {', '.join(values)} FROM {scan}"
+    return (
+        f"SELECT {file_index} AS _file_index, CAST(NULL AS BIGINT) AS _line, "
+        f"* EXCLUDE (is_object, j), {_error_sql(fields)} AS _error FROM ({typed})"
+    )
+
+
+def _check_staged(
+    con: duckdb.DuckDBPyConnection, sources: list[Source], strict: bool
+) -> tuple[int, list[BadRecord]]:
+    """Count records, collect the bad ones, and refuse inputs with no usable record at all.
+
+    A foreign file that maps to no record at all is refused too, saying why, not reported empty.
+    """
+    per_file = con.execute(
+        "SELECT _file_index, count(*), count(_error) FROM staged GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    total = sum(n for _, n, _ in per_file)
+    for index, records, errors in per_file:
+        if records and records == errors:
+            source = sources[index]
+            line, reason = con.execute(
+                "SELECT _line, _error FROM staged WHERE _file_index = ? ORDER BY _line LIMIT 1",
+                [index],
+            ).fetchone() or (0, "no records")
+            raise InputError(
+                f"{source.display}: not a trace (no usable record; line {line}: {reason})"
+            )
+    rows = con.execute(
+        "SELECT _file_index, _line, _error FROM staged WHERE _error IS NOT NULL "
+        "ORDER BY _file_index, _line"
+    ).fetchall()
+    bad = [BadRecord(sources[i].display, line, _bad_reason(sources[i], e)) for i, line, e in rows]
+    if strict and bad:
+        raise InputError(f"{bad[0]} (--strict: malformed records are fatal)")
+    counts = {index: records for index, records, _ in per_file}
+    for index, source in enumerate(sources):
+        if source.format in ("otlp", "langfuse") and not counts.get(index):
+            message = no_hops_message(source.format, source.hop_spans, Path(source.path))
+            raise InputError(f"{source.display}: {message}")
+    if not total and sources:  # every file empty or blank: name them, not "no hop records"
+        names = ", ".join(source.display for source in sources)
+        raise InputError(f"{names}: empty: no records in {'it' if len(sources) == 1 else 'them'}")
+    return total, bad
+
+
+def _bad_reason(source: Source, error: str) -> str:
+    if source.format == "parquet" and error == "invalid JSON":
+        return "row holds a value JSON cannot (NaN or infinity)"
+    return error
