@@ -80,8 +80,9 @@ FIELDS: tuple[Field, ...] = (
 
 FIELD_NAMES = frozenset(f.name for f in FIELDS)
 
-# What metrics.py reads: `argus report`, `check` and `diff` load only these, which makes the
-# scan narrower and the tables smaller. (`trace`, `query` and `convert` load every field.)
+# What the metrics read (argus_cli/metrics/): `argus report`, `check` and `diff` load only
+# these, which makes the scan narrower and the tables smaller. (`trace`, `query` and
+# `convert` load every field.)
 # Payload hashes and intent checksums are only ever compared, so there they are loaded as
 # "digest": a 64-bit hash of the string instead of 64 hex characters.
 _METRIC_NAMES = frozenset(

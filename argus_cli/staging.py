@@ -12,7 +12,7 @@ SQL; no Python touches a record. Three ways in, one set of checks (`_error_sql`)
   that names every malformed record by file and line, so a clean file is parsed once and a
   dirty one at most twice.
 Explicit types also mean no guessing from the first 20,480 records, and files with different
-columns load side by side. `columns="metrics"` reads only the fields metrics.py uses, and keeps
+columns load side by side. `columns="metrics"` reads only the fields the metrics use, and keeps
 of each record only the scalars derived from them (`_HOP_FACTS`).
 
 The rule itself is validation.py's; this module decides which way each file goes, runs it, and
@@ -62,14 +62,14 @@ class LoadProgress(Protocol):
     def end(self) -> None: ...
 
 
-# What metrics.py reads of a hop, in both load modes: scalars with the SPEC defaults applied,
+# What the metrics read of a hop, in both load modes: scalars with the SPEC defaults applied,
 # derived from the typed fields. With `columns="metrics"` they are computed as each file is
 # staged; otherwise the `hop_facts` view derives them from `hops`.
 _HOP_FACTS: tuple[tuple[str, str], ...] = (
     ("run_id", "run_id"),
     ("hop_id", "hop_id"),
     ("workflow_id", "coalesce(workflow_id, 'default')"),
-    # The run tree (SPEC 3.1): only compared, so digests in metrics mode; metrics.py hashes
+    # The run tree (SPEC 3.1): only compared, so digests in metrics mode; metrics/runs.py hashes
     # both again and applies span_id's default there, where positions are known.
     ("span_id", "span_id"),
     ("parent_id", "parent_id"),
