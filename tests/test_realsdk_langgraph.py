@@ -296,3 +296,59 @@ def test_trace_shows_an_errors_first_line_not_its_traceback(traced: Traced) -> N
     line = "RefundGatewayError: refund gateway unavailable for INV-r05"
     assert out.count(line) == 2  # billing_agent/tools, where it was raised, and billing_agent
     assert "Traceback" not in out and "retry after 30 s" not in out
+
+
+def _runs(path: Path, *flags: str) -> dict[str, dict[str, Any]]:
+    rows = json.loads(_argus("runs", str(path), "--format", "json", *flags))
+    return {row["run_id"]: row for row in rows}
+
+
+def _final_hop(case: Case) -> str:
+    """The last top-level node that ran: the reviewer, unless the run raised before it."""
+    return {"fatal_tool_error": case.specialist, "supervisor_500": "supervisor"}.get(
+        case.fault or "", "reviewer"
+    )
+
+
+@pytest.mark.parametrize("hop_spans", ["agents", "tools"])
+def test_each_run_failed_or_not_with_its_origin(traced: Traced, hop_spans: str) -> None:
+    """SPEC v2 per run: the runs that raised failed where the error was born (the innermost
+    failed hop), the graded-wrong run failed by its outcome alone (no origin hop), a handled
+    tool error failed nothing, and no run that raised is an observed cascade."""
+    runs = _runs(traced.hex_file, "--hop-spans", hop_spans)
+    assert set(runs) == set(traced.case_of)
+    for run_id, row in runs.items():
+        case = traced.case_of[run_id]
+        origin = case.origin
+        if hop_spans == "tools" and case.fault == "fatal_tool_error":
+            origin = "issue_refund"  # the tool is a hop now, and the innermost
+        assert (row["failed"], row["origin_hop"]) == (case.failed, origin), case
+        assert row["final_hop"] == _final_hop(case), case
+        assert row["observed_cascade"] is False, case
+        if case.raises:
+            assert row["blast_radius"] == 0, case  # the error went up through failed callers
+
+
+@pytest.mark.parametrize("hop_spans", ["agents", "tools"])
+def test_report_figures_from_the_truth(traced: Traced, hop_spans: str) -> None:
+    report = _report(traced.hex_file, "--hop-spans", hop_spans)
+    cases = list(traced.case_of.values())
+    (workflow,) = report["workflows"]
+    assert report["runs"] == 16
+    assert report["end_to_end_success_rate"] == 12 / 16
+    assert workflow["observed_cascades"] == 0
+    causes = {c["hop_id"]: c["failed_runs"] for c in workflow["root_causes"]}
+    fatal_origin = "issue_refund" if hop_spans == "tools" else "billing_agent/tools"
+    assert causes == {fatal_origin: 1, "supervisor": 1, "reviewer": 1, None: 1}
+    hops = {h["hop_id"]: h for h in workflow["hops"]}
+    handled = {h: v["handled_errors"] for h, v in hops.items() if v["handled_errors"]}
+    if hop_spans == "tools":
+        # a lookup miss handed back to the model: an error of the tool, handled by its node
+        assert handled == {"lookup_invoice": 1, "check_service": 1}
+        assert hops["issue_refund"]["errors"] == 1
+    else:
+        assert handled == {}
+    # the specialists are alternatives: one stage
+    assert hops["billing_agent"]["stage"] == hops["tech_agent"]["stage"]
+    assert hops["supervisor"]["stage"] < hops["billing_agent"]["stage"]
+    assert sum(c.failed for c in cases) == 4
