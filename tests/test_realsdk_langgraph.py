@@ -26,7 +26,17 @@ for _module in (
 ):
     pytest.importorskip(_module, reason="needs the `integration` extra")
 
-from realsdk.langgraph_app import CASES, Case, Outcome, run_cases, write_otlp  # noqa: E402
+from realsdk.langgraph_app import (  # noqa: E402
+    BILLING_PROMPT,
+    CASES,
+    REVIEWER_PROMPT,
+    SUPERVISOR_PROMPT,
+    TECH_PROMPT,
+    Case,
+    Outcome,
+    run_cases,
+    write_otlp,
+)
 from typer.testing import CliRunner  # noqa: E402
 
 from argus_cli.cli import app  # noqa: E402
@@ -108,6 +118,19 @@ def test_the_faults_happened_as_scripted(traced: Traced) -> None:
         for c in CASES
     }
     assert sorted(c.name for c in traced.case_of.values()) == [c.name for c in CASES]
+    # model requests per role: the ReAct turns, and the 500s the client retried (max_retries=2)
+    for outcome in traced.outcomes:
+        case = outcome.case
+        turns = case.executions().get(f"{case.specialist}/agent", 0)
+        expected = {
+            SUPERVISOR_PROMPT: 3 if case.fault == "supervisor_500" else 1,
+            BILLING_PROMPT: turns if case.route == "billing" else 0,
+            TECH_PROMPT: turns if case.route == "tech" else 0,
+            REVIEWER_PROMPT: int("reviewer" in case.executions()),
+        }
+        if case.fault == "transient_500":
+            expected[BILLING_PROMPT if case.route == "billing" else TECH_PROMPT] += 1
+        assert outcome.attempts == Counter({k: v for k, v in expected.items() if v}), case
 
 
 def test_one_run_per_graph_invocation_none_dropped(traced: Traced) -> None:
