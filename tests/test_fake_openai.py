@@ -32,7 +32,8 @@ def post(server: FakeOpenAI, body: dict[str, Any]) -> tuple[int, dict[str, Any],
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, dict(response.headers), json.loads(response.read())
     except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), json.loads(exc.read())
+        with exc:  # it holds the connection
+            return exc.code, dict(exc.headers), json.loads(exc.read())
 
 
 def script(request: ChatRequest) -> Reply:
@@ -121,12 +122,14 @@ def test_unknown_route_and_bad_body():
         with pytest.raises(urllib.error.HTTPError) as caught:
             urllib.request.urlopen(request, timeout=10)
         assert caught.value.code == 404
+        caught.value.close()
         request = urllib.request.Request(
             server.base_url + "/chat/completions", data=b"[1", method="POST"
         )
         with pytest.raises(urllib.error.HTTPError) as caught:
             urllib.request.urlopen(request, timeout=10)
         assert caught.value.code == 400
+        caught.value.close()
 
 
 def test_not_running_has_no_base_url():
@@ -138,8 +141,10 @@ def test_not_running_has_no_base_url():
 @pytest.mark.realsdk
 def test_the_openai_client_retries_and_streams():
     openai = pytest.importorskip("openai")
-    with FakeOpenAI(script) as server:
-        client = openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=2)
+    with (
+        FakeOpenAI(script) as server,
+        openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=2) as client,
+    ):
         flaky = [{"role": "user", "content": "[run:flaky] go"}]
         answer = client.chat.completions.create(model="m", messages=flaky)
         assert answer.choices[0].message.content == "recovered"
@@ -157,11 +162,12 @@ def test_the_openai_client_retries_and_streams():
         )
         calls: dict[int, list[str]] = {}
         usage = None
-        for chunk in stream:
-            usage = chunk.usage or usage
-            for choice in chunk.choices:
-                for call in choice.delta.tool_calls or []:
-                    calls.setdefault(call.index, []).append(call.function.arguments or "")
+        with stream:
+            for chunk in stream:
+                usage = chunk.usage or usage
+                for choice in chunk.choices:
+                    for call in choice.delta.tool_calls or []:
+                        calls.setdefault(call.index, []).append(call.function.arguments or "")
         assert {i: json.loads("".join(parts)) for i, parts in calls.items()} == {
             0: {"id": 7},
             1: {"id": 8},
