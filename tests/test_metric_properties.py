@@ -54,9 +54,22 @@ def test_metric_invariants(records):
     for wf in report.workflows:
         assert 0.0 <= wf.end_to_end_success_rate <= 1.0
         assert 0.0 <= wf.cascade_risk_score <= wf.confident_share + 1e-12
-        assert math.isclose(
-            wf.predicted_end_to_end, math.prod(h.pass_rate for h in wf.hops), abs_tol=1e-12
+        # SPEC 3.2: the product over stages of their hops' run pass rates, weighted by
+        # executions (skipped hops can make two hops alternatives: one stage)
+        stages: dict[int, list] = {}
+        for h in wf.hops:
+            stages.setdefault(h.stage, []).append(h)
+        predicted = math.prod(
+            sum(
+                h.executions
+                * (1 - (h.errors - h.handled_errors) / h.executions)
+                * (1 - (h.silent_error_rate or 0.0))
+                for h in hops
+            )
+            / sum(h.executions for h in hops)
+            for hops in stages.values()
         )
+        assert math.isclose(wf.predicted_end_to_end, predicted, abs_tol=1e-12)
         assert sum(c.failed_runs for c in wf.root_causes) == wf.failed_runs
         assert wf.observed_cascades <= wf.failed_runs
         assert wf.hops[-1].cascade_contribution == 0.0  # the last hop cannot cascade further

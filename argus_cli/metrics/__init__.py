@@ -33,10 +33,13 @@ from argus_cli.loading import position_sql
 from argus_cli.metrics.hops import M_CASCADE, M_HOP_STATS, M_PREDICTED, M_STAGES, Z
 from argus_cli.metrics.runs import (
     BLAST_MEMBERS,
+    CHAINS,
     DEFAULT_SPAN,
     M_HOPS,
     M_RUNS,
     ROOT_CAUSES,
+    TREE,
+    TREE_SPAN_KEYS,
     rows,
     run_counts,
     run_hops,
@@ -110,12 +113,14 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         workflow_filter = f"AND r.wf IN ({names})"
     date_filter = started_in_range("r.run_start", settings.since, settings.until)
     buckets = _hop_buckets(con)
+    (trees,) = con.execute("SELECT count(parent_id) > 0 FROM hop_facts").fetchone() or (True,)
     for bucket in range(buckets):
         con.execute(
             M_HOPS.format(
                 verb="CREATE OR REPLACE TABLE m_hops AS" if bucket == 0 else "INSERT INTO m_hops",
                 position=position_sql("_order"),
-                default_span=DEFAULT_SPAN,
+                span_keys=TREE_SPAN_KEYS.format(default_span=DEFAULT_SPAN) if trees else "",
+                tree=TREE if trees else CHAINS,
                 bucket=f"AND hash(run_id) % {buckets} = {bucket}" if buckets > 1 else "",
                 workflow_filter=workflow_filter,
                 date_filter=date_filter,

@@ -18,6 +18,42 @@ import duckdb
 # earliest hop of its run, before it, whose span is its parent_id. Span ids are compared as
 # hashes: in metrics mode they arrive as digests (hashed again here), with the whole record as
 # strings; the default span id (`run_id/hop_id/seq or position`) is hashed the same way in each.
+# A trace in which no hop names a parent is all chains: the tree's columns are constants and
+# the self-join is skipped (one aggregate tells, before the buckets are built).
+TREE_SPAN_KEYS = """coalesce(CASE WHEN span_id IS NOT NULL THEN hash(span_id) END,
+                    hash(hash({default_span}))) AS span_key,
+           CASE WHEN parent_id IS NOT NULL THEN hash(parent_id) END AS parent_key,
+           """
+TREE = """links AS (
+    -- each hop that names a caller: its parent, the earliest hop before it with that span,
+    -- and whether that parent failed (a chain has none: nothing to join)
+    SELECT c._order, c.run_id, c.failed AS child_failed,
+           min(p.position) AS parent_position, arg_min(p.failed, p.position) AS parent_failed
+    FROM counted c JOIN counted p
+        ON p.run_id = c.run_id AND p.span_key = c.parent_key AND p.position < c.position
+    WHERE c.parent_key IS NOT NULL
+    GROUP BY c._order, c.run_id, c.failed
+),
+failed_children AS (
+    SELECT run_id, parent_position AS position, bool_or(child_failed) AS failed_child
+    FROM links GROUP BY run_id, parent_position
+),
+treed AS MATERIALIZED (
+    SELECT c.* EXCLUDE (span_key, parent_key), l.parent_position,
+           -- SPEC 3.1: an error whose caller did not fail was caught; it fails no run
+           c.status = 'error' AND coalesce(NOT l.parent_failed, false) AS handled,
+           coalesce(fc.failed_child, false) AS failed_child
+    FROM counted c LEFT JOIN links l USING (_order)
+    LEFT JOIN failed_children fc ON fc.run_id = c.run_id AND fc.position = c.position
+),
+"""
+CHAINS = """treed AS (
+    SELECT *, CAST(NULL AS BIGINT) AS parent_position, false AS handled,
+           false AS failed_child
+    FROM counted
+),
+"""
+
 M_HOPS = """
 {verb}
 WITH ranked AS (
@@ -26,10 +62,7 @@ WITH ranked AS (
 counted AS MATERIALIZED (
     SELECT run_id, hop_id, workflow_id, position, status, validated, high_stakes,
            confidence, correct, cost_usd, latency_ms, _order, started_at,
-           coalesce(CASE WHEN span_id IS NOT NULL THEN hash(span_id) END,
-                    hash(hash({default_span}))) AS span_key,
-           CASE WHEN parent_id IS NOT NULL THEN hash(parent_id) END AS parent_key,
-           -- hashes and checksums are only compared: 8-byte hashes of them keep m_hops small
+           {span_keys}-- hashes and checksums are only compared: 8-byte hashes keep m_hops small
            CASE WHEN input_hash IS NOT NULL THEN hash(input_hash) END AS input_hash,
            CASE WHEN output_hash IS NOT NULL THEN hash(output_hash) END AS output_hash,
            CASE WHEN intent_checksum IS NOT NULL THEN hash(intent_checksum) END
@@ -39,40 +72,12 @@ counted AS MATERIALIZED (
            status <> 'error' AND (validated OR correct IS NOT NULL) AS checked,
            status <> 'error' AND (validated OR correct IS NOT NULL)
                AND (has_violation OR coalesce(correct = false, false)) AS wrong,
+           status = 'error' OR (status <> 'error' AND (validated OR correct IS NOT NULL)
+               AND (has_violation OR coalesce(correct = false, false))) AS failed,
            safety_violation
     FROM ranked
 ),
-parents AS (
-    SELECT c._order, min(p.position) AS parent_position
-    FROM counted c JOIN counted p
-        ON p.run_id = c.run_id AND p.span_key = c.parent_key AND p.position < c.position
-    GROUP BY c._order
-),
-flagged AS MATERIALIZED (
-    SELECT c.*, p.parent_position, c.status = 'error' OR c.wrong AS failed
-    FROM counted c LEFT JOIN parents p USING (_order)
-),
-family AS (
-    -- per hop: whether its parent failed, whether any child failed
-    SELECT c._order, bool_or(p.failed) AS parent_failed, NULL AS child_failed
-    FROM flagged c JOIN flagged p ON p.run_id = c.run_id AND p.position = c.parent_position
-    GROUP BY c._order
-    UNION ALL
-    SELECT p._order, NULL, bool_or(c.failed)
-    FROM flagged c JOIN flagged p ON p.run_id = c.run_id AND p.position = c.parent_position
-    GROUP BY p._order
-),
-treed AS MATERIALIZED (
-    SELECT f.*,
-           -- SPEC 3.1: an error whose caller did not fail was caught; it fails no run
-           f.status = 'error' AND coalesce(NOT fam.parent_failed, false) AS handled,
-           coalesce(fam.child_failed, false) AS failed_child
-    FROM flagged f LEFT JOIN (
-        SELECT _order, bool_or(parent_failed) AS parent_failed,
-               bool_or(child_failed) AS child_failed
-        FROM family GROUP BY _order) fam USING (_order)
-),
-per_run AS (
+{tree}per_run AS (
     SELECT run_id,
            max(CASE WHEN position = 1 THEN workflow_id END) AS wf,
            max(CASE WHEN position = 1 THEN started_at END) AS run_start,
@@ -90,7 +95,7 @@ run_intent AS (
            count(DISTINCT intent_checksum) > 1 AS conflicting
     FROM intents WHERE true {bucket} GROUP BY run_id
 )
-SELECT c.* EXCLUDE (workflow_id, started_at, span_key, parent_key), r.wf, r.final_position,
+SELECT c.* EXCLUDE (workflow_id, started_at), r.wf, r.final_position,
        r.origin_position,
        coalesce(ri.conflicting, false) AS conflicting_intent,
        c.intent_checksum IS NOT NULL
