@@ -219,3 +219,28 @@ def test_an_error_is_its_first_line_and_the_whole_text_goes_to_metadata(tmp_path
     assert records["c"]["metadata"]["error_detail"] == "  timeout\nafter 30 s"
     assert "error_detail" not in records["b"]["metadata"]
     assert "error_detail" not in records["e"]["metadata"]
+
+
+def test_odd_langgraph_metadata_never_breaks_the_import(tmp_path: Path) -> None:
+    """Values of the wrong type or shape: a node named by a number is named by its text, an
+    empty node name is no node, a namespace that is no path leaves the node its own name, and
+    a malformed exception event leaves the error to the status."""
+    spans = [
+        _span(1, "LangGraph", None, "CHAIN", {}),
+        _span(
+            2,
+            "a",
+            1,
+            metadata={"langgraph_node": 5, "langgraph_checkpoint_ns": ["x"], "langgraph_step": {}},
+        ),
+        _span(3, "b", 1, metadata={"langgraph_node": None, "langgraph_checkpoint_ns": None}),
+        _span(4, "c", 1, metadata={"langgraph_node": "", "langgraph_checkpoint_ns": "c:1"}),
+        _span(5, "d", 1, metadata={"langgraph_node": "d", "langgraph_checkpoint_ns": "||::|"}),
+    ]
+    spans[4]["status"] = {"code": 2, "message": "boom\nmore"}
+    spans[4]["events"] = [{"name": "exception"}, "not an event"]
+    records = _records(_write(tmp_path, spans))
+    assert [(r["hop_id"], r["status"], r.get("error")) for r in records] == [
+        ("5", "success", None),
+        ("d", "error", "boom"),
+    ]

@@ -396,10 +396,10 @@ def _langgraph_sql() -> str:
     (`billing_agent:<task>|agent:<task>` is `billing_agent/agent`): a subgraph's nodes are told
     apart by the node that called them (the ReAct `agent` of two specialists), and the name stays
     the same in every run and file. LangGraph reserves `|` and `:` in node names."""
-    node = "(c.lc_metadata->>'langgraph_node')"
+    node = "nullif(c.lc_metadata->>'langgraph_node', '')"
     step = "(c.lc_metadata->>'langgraph_step')"
     ns = "(c.lc_metadata->>'langgraph_checkpoint_ns')"
-    parent_node = "(p.lc_metadata->>'langgraph_node')"
+    parent_node = "nullif(p.lc_metadata->>'langgraph_node', '')"
     same_task = (
         f"({parent_node} = {node} "
         f"AND (p.lc_metadata->>'langgraph_step') IS NOT DISTINCT FROM {step} "
@@ -419,7 +419,7 @@ def _langgraph_sql() -> str:
         f"({node} IS NULL AND g.parent IS NOT NULL) AS is_graph "
         "FROM classified c LEFT JOIN classified p ON p.trace = c.trace AND p.id = c.parent "
         "LEFT JOIN (SELECT DISTINCT trace, parent FROM classified "
-        "WHERE (lc_metadata->>'langgraph_node') IS NOT NULL) g "
+        "WHERE nullif(lc_metadata->>'langgraph_node', '') IS NOT NULL) g "
         "ON g.trace = c.trace AND g.parent = c.id"
     )
 
