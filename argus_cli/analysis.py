@@ -6,7 +6,10 @@ ways.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
+import re
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -129,11 +132,18 @@ def traced_run(
     """
     with _computing(trace):
         prepare(trace.con, Settings())
-    summary = run_summary(trace.con, run_id)
+    forms = run_id_forms(run_id)
+    summary = None
+    for form in forms:
+        summary = run_summary(trace.con, form)
+        if summary is not None:
+            run_id = form
+            break
     ranged = since is not None or until is not None
     if summary is None:
         within = " within the --since/--until range" if ranged else ""
-        raise InputError(f"run {run_id!r} is not in {', '.join(trace.files)}{within}")
+        also = f" (as hex: {forms[-1]})" if len(forms) > 1 else ""
+        raise InputError(f"run {run_id!r}{also} is not in {', '.join(trace.files)}{within}")
     if ranged:
         start, in_range = trace.con.execute(
             f"SELECT max(started_at), bool_or(true {started_in_range('started_at', since, until)}) "
@@ -151,6 +161,28 @@ def traced_run(
                 f"{start.isoformat()} (UTC)"
             )
     return summary, run_hops(trace.con, run_id)
+
+
+_HEX_ID = re.compile(r"[0-9a-fA-F]+")
+
+
+def run_id_forms(run_id: str) -> list[str]:
+    """The run id as given, then the lower-case hex form that argus keeps OpenTelemetry trace
+    ids in, when the given one is another spelling of it: upper-case hex, or base64, in which
+    protobuf's JSON writes a 16-byte trace id (24 characters, e.g. "S/kvNXezTaajzpKdDg5HNg==").
+    """
+    forms = [run_id]
+    if _HEX_ID.fullmatch(run_id) and run_id.lower() != run_id:
+        forms.append(run_id.lower())
+    elif len(run_id.rstrip("=")) == 22 and not _HEX_ID.fullmatch(run_id):
+        text = run_id.rstrip("=").replace("-", "+").replace("_", "/")  # URL-safe too
+        try:
+            raw = base64.b64decode(text + "==", validate=True)
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) == 16:
+            forms.append(raw.hex())
+    return forms
 
 
 # The relations `argus query` shows, each with the run_id of its records.

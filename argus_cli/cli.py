@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -34,7 +35,6 @@ from argus_cli.importers import HopSpansChoice, InputFormat, chosen
 from argus_cli.loading import Columns, Trace
 from argus_cli.metrics import run_counts, run_rows
 from argus_cli.render import (
-    REPORT_FORMATS,
     Format,
     check_markdown,
     make_console,
@@ -56,6 +56,44 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+# Each command lists, and Typer accepts, exactly the formats it can write (a format that --help
+# lists is never refused later). Renderers take the one Format enum.
+class ReportFormat(str, Enum):
+    """Formats of a report, a check and a diff: a document, not rows."""
+
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+class RowsFormat(str, Enum):
+    """Formats of a list of records (runs, query results): rows export to CSV too."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+class TreeFormat(str, Enum):
+    """Formats of one run's tree and of a reliability plan."""
+
+    table = "table"
+    json = "json"
+
+
+def _format(fmt: ReportFormat | RowsFormat | TreeFormat, as_json: bool) -> Format:
+    """The renderer's format: --json wins over --format, as in every command that has both."""
+    return Format.json if as_json else Format(fmt.value)
+
+
+AsJson = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
+DocumentFormat = Annotated[
+    ReportFormat, typer.Option("--format", "-f", help="table, json or markdown.")
+]
+
 
 Inputs = Annotated[
     list[str],
@@ -206,10 +244,8 @@ def _config(path: Path | None, quiet: bool) -> Config:
 @app.command()
 def report(
     inputs: Inputs,
-    fmt: Annotated[
-        Format, typer.Option("--format", "-f", help="table, json or markdown.")
-    ] = Format.table,
-    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    fmt: DocumentFormat = ReportFormat.table,
+    as_json: AsJson = False,
     workflow: Workflows = None,
     since: Since = None,
     until: Until = None,
@@ -223,10 +259,6 @@ def report(
 ) -> None:
     """End-to-end reliability, weakest hop, root causes, drift, G-ARVIS and cascade risk."""
     with _cli_errors():
-        if as_json:
-            fmt = Format.json
-        if fmt not in REPORT_FORMATS:
-            raise UsageError(f"--format {fmt.value} is not a report format (table, json, markdown)")
         settings = settings_from(
             _config(config, quiet),
             confident_threshold=confident_threshold,
@@ -244,7 +276,7 @@ def report(
             columns="metrics",
             settings=settings,
         )
-        render_report(report_for(trace, settings), fmt, make_console())
+        render_report(report_for(trace, settings), _format(fmt, as_json), make_console())
 
 
 # `argus runs` as a table shows this many runs unless --limit says otherwise: a large trace has
@@ -257,8 +289,9 @@ def runs(
     inputs: Inputs,
     failed: Annotated[bool, typer.Option("--failed", help="Only the failed runs.")] = False,
     fmt: Annotated[
-        Format, typer.Option("--format", "-f", help="table, json, csv or markdown.")
-    ] = Format.table,
+        RowsFormat, typer.Option("--format", "-f", help="table, json, csv or markdown.")
+    ] = RowsFormat.table,
+    as_json: AsJson = False,
     limit: Annotated[
         int | None,
         typer.Option(
@@ -299,20 +332,24 @@ def runs(
         )
         if limit is not None and limit < 0:
             raise UsageError(f"--limit must be 0 (all) or more, got {limit}")
+        shown = _format(fmt, as_json)
         if limit is None:
-            limit = RUNS_SHOWN if fmt in (Format.table, Format.markdown) else 0
+            limit = RUNS_SHOWN if shown in (Format.table, Format.markdown) else 0
         trace = prepared(loaded, settings)
         counts = run_counts(trace.con)
         rows = run_rows(trace.con, failed, limit or None)
         selected = counts[1] if failed else counts[0]
-        render_runs(rows, fmt, make_console(), counts, selected)
+        render_runs(rows, shown, make_console(), counts, selected)
 
 
 @app.command()
 def trace(
     inputs: Inputs,
     run_id: Annotated[str, typer.Argument(help="The run to show.", show_default=False)],
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+    fmt: Annotated[
+        TreeFormat, typer.Option("--format", "-f", help="table or json.")
+    ] = TreeFormat.table,
+    as_json: AsJson = False,
     since: Since = None,
     until: Until = None,
     source_format: From = None,
@@ -331,7 +368,7 @@ def trace(
             inputs, source_format, hop_spans, strict=strict, quiet=quiet, settings=window
         )
         summary, hops = traced_run(opened, run_id, first, last)
-        render_trace(summary, hops, fmt, make_console())
+        render_trace(summary, hops, _format(fmt, as_json), make_console())
 
 
 @app.command()
@@ -344,8 +381,9 @@ def query(
         ),
     ],
     fmt: Annotated[
-        Format, typer.Option("--format", "-f", help="table, json, csv or markdown.")
-    ] = Format.table,
+        RowsFormat, typer.Option("--format", "-f", help="table, json, csv or markdown.")
+    ] = RowsFormat.table,
+    as_json: AsJson = False,
     since: Since = None,
     until: Until = None,
     source_format: From = None,
@@ -377,18 +415,7 @@ def query(
         if cursor.description is None:
             return
         columns = [d[0] for d in cursor.description]
-        render_rows(columns, cursor.fetchall(), fmt, make_console())
-
-
-ReportFormat = Annotated[Format, typer.Option("--format", "-f", help="table, json or markdown.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
-
-
-def _report_format(fmt: Format, as_json: bool) -> Format:
-    fmt = Format.json if as_json else fmt
-    if fmt not in REPORT_FORMATS:
-        raise UsageError(f"--format {fmt.value} is not one of table, json, markdown")
-    return fmt
+        render_rows(columns, cursor.fetchall(), _format(fmt, as_json), make_console())
 
 
 @app.command()
@@ -438,7 +465,7 @@ def check(
         int | None,
         typer.Option(help="Fail a workflow with fewer runs than this: too little data to judge."),
     ] = None,
-    fmt: ReportFormat = Format.table,
+    fmt: DocumentFormat = ReportFormat.table,
     as_json: AsJson = False,
     junit: Annotated[
         Path | None,
@@ -475,8 +502,8 @@ def check(
     Exit codes: 0 every gate held; 1 a gate failed (or had no data); 2 usage or input error.
     """
     with _cli_errors():
-        fmt = _report_format(fmt, as_json)
-        if github and fmt is Format.json:
+        shown = _format(fmt, as_json)
+        if github and shown is Format.json:
             raise UsageError(
                 "--github writes annotations to stdout, which --format json keeps for JSON; "
                 "use --junit for a machine-readable file"
@@ -517,7 +544,7 @@ def check(
             write_junit(result, junit)
         if github:
             write_github(result, check_markdown(result), sys.stdout, os.environ)
-        render_check(result, fmt, make_console())
+        render_check(result, shown, make_console())
     if not result.passed:
         raise typer.Exit(int(ExitCode.GATE_FAILED))
 
@@ -541,7 +568,7 @@ def diff(
         float | None,
         typer.Option(help="Significance level of the two-proportion z-test (default 0.05)."),
     ] = None,
-    fmt: ReportFormat = Format.table,
+    fmt: DocumentFormat = ReportFormat.table,
     as_json: AsJson = False,
     workflow: Workflows = None,
     since: Since = None,
@@ -563,7 +590,7 @@ def diff(
     more; 2 usage or input error.
     """
     with _cli_errors():
-        fmt = _report_format(fmt, as_json)
+        shown = _format(fmt, as_json)
         settings_file = _config(config, quiet)
         settings = settings_from(
             settings_file,
@@ -592,7 +619,7 @@ def diff(
             for side in (base, candidate)
         )
         result = diff_reports(before, after, alpha=significance, max_regression=limit)
-        render_diff(result, fmt, make_console())
+        render_diff(result, shown, make_console())
     if not result.passed:
         raise typer.Exit(int(ExitCode.GATE_FAILED))
 
@@ -650,8 +677,10 @@ def reliability(
         tuple[str, str] | None,
         typer.Option(metavar="A B", help="The two pass rates of --samples (default 0.97 0.99)."),
     ] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
-    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    fmt: Annotated[
+        TreeFormat, typer.Option("--format", "-f", help="table or json.")
+    ] = TreeFormat.table,
+    as_json: AsJson = False,
     strict: Strict = False,
     quiet: Quiet = False,
 ) -> None:
@@ -665,9 +694,6 @@ def reliability(
     from argus_cli.render import render_reliability
 
     with _cli_errors():
-        fmt = Format.json if as_json else fmt
-        if fmt not in (Format.table, Format.json):
-            raise UsageError(f"--format {fmt.value} is not one of table, json")
         options = {
             "--agents": agents,
             "--p": p,
@@ -706,7 +732,7 @@ def reliability(
         else:
             n = None if agents is None else rel.parse_count("--agents", agents)
             plan = rel.chain_plan([rel.parse_rate("--p", x) for x in p or ()], n, goal)
-        render_reliability(plan, fmt, make_console())
+        render_reliability(plan, _format(fmt, as_json), make_console())
 
 
 @app.command()

@@ -86,12 +86,19 @@ def _workflow_findings(wf: WorkflowReport) -> list[Finding]:
                 "executions were not validated; high-stakes points need 100% validation",
             )
     if wf.observed_cascades:
-        origins = [c.hop_id for c in wf.root_causes if c.hop_id is not None]
+        # the origin that most cascades were born at (root causes come most failed first)
+        top = max(wf.root_causes, key=lambda c: c.observed_cascades)
         add(
             "warning",
             f"{wf.observed_cascades} failed run(s) passed through successful hops to a confident "
-            "final answer (observed cascades)"
-            + (f"; the most common origin is {origins[0]}" if origins else ""),
+            f"final answer (observed cascades); the most common origin is {top.hop_id}",
+        )
+    if wf.runs and wf.runs_with_final_confidence == 0:
+        add(
+            "warning",
+            "no final hop recorded a confidence: every answer counted as confident (the worst "
+            "case), so the cascade risk and the observed cascades are upper bounds; record the "
+            "confidence of the hop that answers",
         )
     undetected = next((c for c in wf.root_causes if c.hop_id is None), None)
     if undetected:
@@ -135,6 +142,20 @@ def _workflow_findings(wf: WorkflowReport) -> list[Finding]:
             f"{wf.drift.unanchored_hops} hop execution(s) in runs with an intent did not record "
             "the intent checksum they read, so their drift cannot be checked",
         )
+    for hop in wf.hops:
+        if hop.handled_errors:
+            errors = "error" if hop.handled_errors == 1 else "errors"
+            add(
+                "info",
+                f"{hop.hop_id}: {hop.handled_errors} {errors} handled by its callers (retried or "
+                "fallen back from): they count in its pass rate but fail no run",
+            )
+    for routes in _routes(wf):
+        add(
+            "info",
+            f"{', '.join(routes)}: alternative routes of one stage (each run takes one of them); "
+            "predicted end to end weights them by executions instead of multiplying them",
+        )
     unchecked = [h.hop_id for h in wf.hops if h.checked == 0]
     if unchecked:
         add(
@@ -143,3 +164,11 @@ def _workflow_findings(wf: WorkflowReport) -> list[Finding]:
             "reported errors",
         )
     return out
+
+
+def _routes(wf: WorkflowReport) -> list[list[str]]:
+    """The hops of each stage that has more than one (SPEC 4's alternatives), in stage order."""
+    stages: dict[int, list[str]] = {}
+    for hop in wf.hops:
+        stages.setdefault(hop.stage, []).append(hop.hop_id)
+    return [hops for _, hops in sorted(stages.items()) if len(hops) > 1]

@@ -125,12 +125,14 @@ class RootCause:
     hop_id: str | None
     failed_runs: int
     mean_blast_radius: float
+    observed_cascades: int = 0  # of those runs, how many reached a confident answer unseen
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "hop_id": self.hop_id,
             "failed_runs": self.failed_runs,
             "mean_blast_radius": self.mean_blast_radius,
+            "observed_cascades": self.observed_cascades,
         }
 
 

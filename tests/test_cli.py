@@ -115,10 +115,6 @@ def test_workflow_filter(runner):
             "argus: error: --confident-threshold must be between 0 and 1, got 1.5",
         ),
         (
-            ["report", "data/awkward.jsonl", "--format", "csv"],
-            "argus: error: --format csv is not a report format",
-        ),
-        (
             ["trace", "data/awkward.jsonl", "no-such-run"],
             "argus: error: run 'no-such-run' is not in data/awkward.jsonl",
         ),

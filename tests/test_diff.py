@@ -216,7 +216,6 @@ def test_added_and_removed_hops_and_workflows(traces):
     [
         (["--max-regression", "2"], "--max-regression must be between 0 and 1, got 2.0"),
         (["--alpha", "0"], "--alpha must be between 0 and 1 (exclusive), got 0.0"),
-        (["--format", "csv"], "--format csv is not one of table, json, markdown"),
         (["--workflow", "nope"], "no runs of workflow nope"),
     ],
 )

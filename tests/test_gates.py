@@ -376,7 +376,6 @@ def test_no_data_is_exit_1(runner, trace_path):
         (["--min-pass-rate", "=0.5"], "--min-pass-rate =0.5: the name before '=' is empty"),
         (["--min-g-arvis", "speed=0.5"], "--min-g-arvis speed=0.5: 'speed' is not one of"),
         (["--min-runs", "-1"], "--min-runs must be 0 or more, got -1"),
-        (["--format", "csv"], "--format csv is not one of table, json, markdown"),
         (["--json", "--github"], "--github writes annotations to stdout"),
         (["--confident-threshold", "2"], "--confident-threshold must be between 0 and 1"),
         (["--workflow", "nope"], "no runs of workflow nope"),

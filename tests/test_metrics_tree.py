@@ -167,12 +167,15 @@ def _check(data: dict[str, Any]) -> None:
     contributions = {h["hop_id"]: h["cascade_contribution"] for h in wf["hops"]}
     assert contributions.pop("reviewer") == pytest.approx(0.15)
     assert set(contributions.values()) == {0.0}
-    causes = [(c["hop_id"], c["failed_runs"], c["mean_blast_radius"]) for c in wf["root_causes"]]
+    causes = [
+        (c["hop_id"], c["failed_runs"], c["mean_blast_radius"], c["observed_cascades"])
+        for c in wf["root_causes"]
+    ]
     assert causes == [
-        (None, 1, 4.0),
-        ("kb_search", 1, 0.0),
-        ("responder", 1, 0.0),
-        ("reviewer", 1, 2.0),
+        (None, 1, 4.0, 0),
+        ("kb_search", 1, 0.0, 0),
+        ("responder", 1, 0.0, 0),
+        ("reviewer", 1, 2.0, 1),  # R5: the one cascade
     ]
     g = data["g_arvis_scores"]
     assert g["safety"] == pytest.approx(0.75)

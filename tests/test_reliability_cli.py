@@ -221,7 +221,6 @@ def test_listed_in_help(runner):
         (["--compare", "0.9", "0.9"], "--compare needs two different rates, got 0.9 twice"),
         (["--compare", "0.9", "1.9"], "--compare must be between 0 and 1, got 1.9"),
         (["--compare", "0.5", "0.5000000000001"], "0.5 and 0.5000000000001 are too close to"),
-        (["--p", "0.9", "--format", "markdown"], "--format markdown is not one of table, json"),
         (["--from", "data/awkward.jsonl"], "the trace holds 3 workflows (triage-ü, v, w)"),
         (["--from", "data/awkward.jsonl", "-w", "nope"], "no runs of workflow nope"),
         (["--from", "data/missing.jsonl"], "data/missing.jsonl: no such file or folder"),

@@ -299,7 +299,10 @@ def _workflow_report(
             for s in stats
         ],
         root_causes=[
-            RootCause(c["origin_hop"], c["failed_runs"], c["mean_blast_radius"]) for c in causes
+            RootCause(
+                c["origin_hop"], c["failed_runs"], c["mean_blast_radius"], c["observed_cascades"]
+            )
+            for c in causes
         ],
         drift=Drift(
             drifted_hops=scope["drifted_hops"],

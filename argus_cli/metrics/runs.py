@@ -176,7 +176,8 @@ FROM judged
 """
 
 ROOT_CAUSES = """
-SELECT wf, origin_hop, count(*) AS failed_runs, avg(blast_radius) AS mean_blast_radius
+SELECT wf, origin_hop, count(*) AS failed_runs, avg(blast_radius) AS mean_blast_radius,
+       count(*) FILTER (WHERE observed_cascade) AS observed_cascades
 FROM m_runs WHERE failed GROUP BY wf, origin_hop
 ORDER BY wf, failed_runs DESC, origin_hop NULLS FIRST
 """
@@ -225,7 +226,10 @@ def run_hops(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]
         con,
         "SELECT h.span_id, h.parent_id, h.hop_id, h.agent, h.position, h.seq, h.status, h.error, "
         "h.validated, h.violations, h.high_stakes, h.confidence, h.correct, h.latency_ms, "
-        "h.cost_usd, h.model, h.intent_checksum, h.metadata, m.wrong, m.failed, m.drifted, "
+        "h.cost_usd, h.model, h.intent_checksum, h.metadata, "
+        # how many of its child spans that are not hops failed, as an importer records it
+        "try_cast(json_extract_string(h.metadata, '$.child_errors') AS BIGINT) AS child_errors, "
+        "m.wrong, m.failed, m.drifted, "
         "m.unanchored, m.parent_position, m.handled, "
         "coalesce(h.position = m.origin_position, false) AS is_origin, "
         "coalesce(h.position = m.final_position, false) AS is_final, "
