@@ -24,7 +24,16 @@ first line wins):
     (which spans)      --hop-spans agents (default): gen_ai.operation.name = invoke_agent or
                        openinference.span.kind = AGENT; tools: also execute_tool / TOOL spans;
                        genai: every span with either attribute; all: every span. Never a
-                       container, nor a GUARDRAIL or EVALUATOR span (it checks a hop)
+                       container, nor a GUARDRAIL or EVALUATOR span (it checks a hop).
+                       LangGraph (OpenInference's LangChain instrumentation: its `metadata`
+                       attribute, a JSON string, carries langgraph_node, langgraph_step,
+                       langgraph_checkpoint_ns): the graph's nodes are the agent steps
+                       whatever their span kind, so under agents and tools a span with that
+                       metadata is a hop only when it is a node's span (the outermost span
+                       of its task); the graph's own span (the parent of nodes, with no node
+                       of its own) is a workflow span and may be a container; a subgraph's
+                       span nested directly under its node's span, with the node's name and
+                       task, repeats that node: a hop in no mode, its error not counted again
     (containers)       the spans that hold the run, at the top of its trace: a GenAI
                        invoke_workflow span; an OpenInference CHAIN span that names no agent
                        (no gen_ai.agent.name, no agent.name; not a LangGraph node, whose
@@ -44,20 +53,25 @@ first line wins):
                        metadata.container = true. (A file in which no trace has a hop is
                        refused, saying which spans are hops.)
     hop_id             gen_ai.agent.name, then agent.name (OpenInference), then the span name;
-                       tool spans: gen_ai.tool.name, then tool.name, then the span name
+                       tool spans: gen_ai.tool.name, then tool.name, then the span name;
+                       LangGraph nodes: the path of node names in langgraph_checkpoint_ns
+                       (`billing_agent/agent`: a subgraph's node named by its callers)
     workflow_id        the nearest enclosing span that names a workflow: an invoke_workflow
                        span's gen_ai.workflow.name (or its gen_ai.agent.name, where later
                        GenAI conventions moved the name), a container's gen_ai.workflow.name,
                        or the name of an agent trace root that is a container (the Agents
                        SDK's workflow name), unless it is the SDK's default "Agent workflow";
-                       then the resource's service.name. (A CHAIN root's name, "LangGraph" or
-                       a chain's class name, names no workflow.)
+                       or a LangGraph graph's span name unless LangGraph's default
+                       "LangGraph"; then the resource's service.name. (Another CHAIN root's
+                       name, a chain's class name, names no workflow.)
     span_id            spanId
     parent_id          spanId of the nearest enclosing hop
     seq                rank by startTimeUnixNano within the trace
     status, error      error when status.code is 2 (STATUS_CODE_ERROR) or error.type is set;
-                       error is error.type, else status.message, else the first `exception`
-                       event's exception.type: exception.message
+                       error is the span's first `exception` event as the last line of
+                       Python's traceback, `exception.type: ` and the first line of
+                       exception.message; else error.type; else the first line of
+                       status.message (never a whole traceback: LangChain writes one there)
     input_tokens,      gen_ai.usage.input_tokens / output_tokens, the older
     output_tokens      gen_ai.usage.prompt_tokens / completion_tokens, or OpenInference
                        llm.token_count.prompt / completion. A hop with none gets the sum over
@@ -93,7 +107,9 @@ first line wins):
     metadata           {span_name, service_name}; child_errors: how many spans whose nearest
                        hop this is failed, not counting checks (a tool error the agent
                        recovered from, under the default --hop-spans agents); container:
-                       true for a root that is its run's only hop
+                       true for a root that is its run's only hop; error_detail: a failed
+                       span's whole status.message (LangChain writes the exception and its
+                       traceback there)
 
 Sources: OpenTelemetry semantic conventions for GenAI (gen-ai-spans.md, gen-ai-agent-spans.md,
 registry gen-ai.md: operation names, `gen_ai.agent.name`, `gen_ai.workflow.name`,
@@ -104,7 +120,11 @@ the GenAI evaluation event (gen-ai-events.md: `gen_ai.evaluation.result`,
 `gen_ai.evaluation.name`, `gen_ai.evaluation.score.label`, `gen_ai.evaluation.explanation`);
 openinference-instrumentation-openai-agents (_processor.py: the trace's root span is an AGENT
 span named after the workflow, always status OK; agent spans carry `agent.name`; span errors
-are "message: data" in the status), checked against its spans in tests/test_realsdk_agents.py.
+are "message: data" in the status), checked against its spans in tests/test_realsdk_agents.py;
+OpenInference's LangChain instrumentation (`metadata` holds the LangChain run's metadata as JSON;
+a LangChain run named like "*agent*" gets span kind AGENT); LangGraph's task metadata
+(`langgraph_node`, `langgraph_step`, `langgraph_checkpoint_ns`: `node:task` parts joined by `|`);
+OpenTelemetry's exception event (`exception.type`, `exception.message`).
 """
 
 from __future__ import annotations
@@ -122,13 +142,15 @@ from argus_cli.importers.common import (
 
 HOP_SPANS_HELP: dict[HopSpans, str] = {
     "agents": "agent spans: gen_ai.operation.name = invoke_agent or "
-    "openinference.span.kind = AGENT",
+    "openinference.span.kind = AGENT, and LangGraph's nodes",
     "tools": "agent spans and tool spans (execute_tool, TOOL)",
     "genai": "spans with gen_ai.operation.name or openinference.span.kind",
     "all": "every span",
 }
 
 _ATTRIBUTES = '\'[{"key":"VARCHAR","value":"JSON"}]\''
+# LangGraph's name for a compiled graph that was given none: it names no workflow.
+_UNNAMED_GRAPH = "LangGraph"
 _EVENTS = '\'[{"name":"VARCHAR","attributes":[{"key":"VARCHAR","value":"JSON"}]}]\''
 # The Agents SDK's default name for a run's trace: it names no workflow.
 _UNNAMED_WORKFLOW = "Agent workflow"
@@ -215,11 +237,16 @@ def _double(key: str) -> str:
 
 
 def _is_hop(hop_spans: HopSpans) -> str:
+    # In a LangGraph trace the graph's nodes are the agent steps, whatever span kind
+    # OpenInference gave them (it calls a span AGENT when its name contains "agent"); the spans
+    # inside a node (its model calls, chains, a subgraph's own span) and the graph's span are not.
+    agent = "(is_graph_node OR (is_agent AND lg_node IS NULL AND NOT is_graph))"
     return {
-        "agents": "is_agent",
-        "tools": "is_agent OR is_tool",
-        "genai": "(op IS NOT NULL OR oi_kind IS NOT NULL) AND NOT is_check AND NOT is_workflow",
-        "all": "NOT is_check AND NOT is_workflow",
+        "agents": agent,
+        "tools": f"{agent} OR is_tool",
+        "genai": "(op IS NOT NULL OR oi_kind IS NOT NULL) AND NOT is_check AND NOT is_workflow "
+        "AND NOT is_graph AND NOT is_repeat",
+        "all": "NOT is_check AND NOT is_workflow AND NOT is_graph AND NOT is_repeat",
     }[hop_spans]
 
 
@@ -325,8 +352,9 @@ def records_sql(lines: str, hop_spans: HopSpans) -> str:
             f"coalesce(contains({_string('metadata')}, 'langgraph_node'), false) AS graph_node, "
             f"{_string('error.type')} AS error_type, "
             "list_filter(coalesce(events, []), lambda ev: ev.name = 'exception')[1].attributes "
-            "AS exception FROM spans",
+            f"AS exception, {_langchain_metadata()} AS lc_metadata FROM spans",
         ),
+        ("langgraph", _langgraph_sql()),
         ("nodes", _nodes_sql(hop_spans)),
         (
             "given_scores",
@@ -335,6 +363,65 @@ def records_sql(lines: str, hop_spans: HopSpans) -> str:
         ),
     ]
     return assemble(ctes, ["OBJECT"])
+
+
+def _exception_line() -> str:
+    """The span's `exception` event (OpenTelemetry's record_exception) as its first line,
+    `type: message` as Python prints it, or NULL when the span recorded none."""
+    kind = _exception("exception.type")
+    message = f"({entry('exception', 'exception.message')})->>'stringValue'"
+    line = f"nullif(trim(split_part(trim({message}), chr(10), 1)), '')"
+    return (
+        f"CASE WHEN {kind} IS NOT NULL AND {line} IS NOT NULL THEN {kind} || ': ' || {line} "
+        f"ELSE coalesce({kind}, {line}) END"
+    )
+
+
+def _langchain_metadata() -> str:
+    """OpenInference's LangChain instrumentation writes the run's metadata (LangGraph's
+    `langgraph_node`, `langgraph_step`, `langgraph_checkpoint_ns`, ...) as one JSON string in the
+    attribute `metadata`."""
+    value = f"TRY_CAST({_string('metadata')} AS JSON)"
+    return f"CASE WHEN json_type({value}) = 'OBJECT' THEN {value} END"
+
+
+def _langgraph_sql() -> str:
+    """LangGraph's nodes among the spans, from the metadata LangGraph gives every run inside a
+    node task: a node's span is the outermost span of its task (its parent belongs to another
+    task, or to none: the graph's span), so the spans inside it, which inherit the same metadata,
+    are not nodes. A subgraph added as a node runs as a span of its own nested directly under
+    the node's span, with the node's name and metadata: a repeat of the node, not a step.
+
+    A node's hop id is its path of node names from the checkpoint namespace
+    (`billing_agent:<task>|agent:<task>` is `billing_agent/agent`): a subgraph's nodes are told
+    apart by the node that called them (the ReAct `agent` of two specialists), and the name stays
+    the same in every run and file. LangGraph reserves `|` and `:` in node names."""
+    node = "nullif(c.lc_metadata->>'langgraph_node', '')"
+    step = "(c.lc_metadata->>'langgraph_step')"
+    ns = "(c.lc_metadata->>'langgraph_checkpoint_ns')"
+    parent_node = "nullif(p.lc_metadata->>'langgraph_node', '')"
+    same_task = (
+        f"({parent_node} = {node} "
+        f"AND (p.lc_metadata->>'langgraph_step') IS NOT DISTINCT FROM {step} "
+        f"AND (p.lc_metadata->>'langgraph_checkpoint_ns') IS NOT DISTINCT FROM {ns})"
+    )
+    path = (
+        f"array_to_string(list_transform(string_split({ns}, '|'), "
+        "lambda part: split_part(part, ':', 1)), '/')"
+    )
+    is_node = f"({node} IS NOT NULL AND NOT coalesce({same_task}, false))"
+    return (
+        f"SELECT c.*, {node} AS lg_node, {is_node} AS is_graph_node, "
+        f"coalesce({node} IS NOT NULL AND {same_task} AND c.name = p.name, false) AS is_repeat, "
+        f"CASE WHEN {is_node} THEN CASE WHEN ({ns}) IS NOT NULL "
+        f"AND (ends_with({path}, '/' || {node}) OR {path} = {node}) THEN {path} "
+        f"ELSE {node} END END AS lg_hop_id, "
+        f"({node} IS NULL AND g.parent IS NOT NULL) AS is_graph "
+        "FROM classified c LEFT JOIN classified p ON p.trace = c.trace AND p.id = c.parent "
+        "LEFT JOIN (SELECT DISTINCT trace, parent FROM classified "
+        "WHERE nullif(lc_metadata->>'langgraph_node', '') IS NOT NULL) g "
+        "ON g.trace = c.trace AND g.parent = c.id"
+    )
 
 
 def _nodes_sql(hop_spans: HopSpans) -> str:
@@ -356,16 +443,16 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         "ended_at": _timestamp("end_ns"),
         "latency_ms": "CASE WHEN end_ns >= start_ns THEN (end_ns - start_ns) / 1e6 END",
         "is_hop": f"coalesce({_is_hop(hop_spans)}, false)",
-        "is_workflow": "is_workflow",
+        "is_workflow": "is_workflow OR is_graph",
         "is_model": "is_model",
         "is_check": "is_check",
-        "run_span": "coalesce(is_workflow OR (anonymous AND oi_kind = 'CHAIN' AND NOT graph_node), "
-        "false)",
+        "run_span": "coalesce(is_workflow OR is_graph "
+        "OR (anonymous AND oi_kind = 'CHAIN' AND NOT graph_node), false)",
         "run_root": "coalesce(anonymous AND "
         "(oi_kind = 'AGENT' OR op = 'invoke_agent' OR (oi_kind IS NULL AND op IS NULL)), false)",
         "evaluations": _evaluations(),
         "tripwire": _tripwire(),
-        "hop_id": "CASE WHEN is_agent THEN coalesce("
+        "hop_id": "CASE WHEN is_graph_node THEN lg_hop_id WHEN is_agent THEN coalesce("
         f"{_string('gen_ai.agent.name')}, {_string('agent.name')}, name) "
         f"WHEN is_tool THEN coalesce({_string('gen_ai.tool.name')}, {_string('tool.name')}, "
         "name) ELSE name END",
@@ -373,12 +460,14 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         f"CASE WHEN is_workflow THEN {_string('gen_ai.agent.name')} END, "
         f"CASE WHEN (oi_kind = 'AGENT' OR op = 'invoke_agent') AND anonymous "
         f"AND name <> {lit(_UNNAMED_WORKFLOW)} "
-        "THEN name END)",
+        "THEN name END, "
+        f"CASE WHEN is_graph AND name <> {lit(_UNNAMED_GRAPH)} THEN name END)",
         "default_workflow": "service",
-        "failed": failed,
-        "error": "coalesce(error_type, nullif(status_message, ''), "
-        f"{_exception('exception.type')} || "
-        f"coalesce(': ' || {_exception('exception.message')}, ''))",
+        # a subgraph's span that repeats its node's span shares its error: counted once, on
+        # the node (not again in the node's metadata.child_errors)
+        "failed": f"({failed}) AND NOT is_repeat",
+        "error": f"coalesce({_exception_line()}, error_type, "
+        "nullif(trim(split_part(trim(status_message), chr(10), 1)), ''))",
         "input_tokens": f"coalesce({_int('gen_ai.usage.input_tokens')}, "
         f"{_int('gen_ai.usage.prompt_tokens')}, {_int('llm.token_count.prompt')})",
         "output_tokens": f"coalesce({_int('gen_ai.usage.output_tokens')}, "
@@ -389,7 +478,9 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         "check_rule": f"coalesce({_string('gen_ai.guardrail.name')}, name)",
         "check_category": "CASE WHEN is_guardrail THEN 'safety' ELSE 'evaluator' END",
         "argus": argus,
-        "metadata": "json_object('span_name', name, 'service_name', service)",
+        "metadata": "json_merge_patch(json_object('span_name', name, 'service_name', service), "
+        "CASE WHEN (" + failed + ") AND nullif(status_message, '') IS NOT NULL "
+        "THEN json_object('error_detail', status_message) ELSE '{}' END)",
     }
     assert list(columns) == list(NODE_COLUMNS), "the nodes contract of importers.common"
-    return "SELECT " + ", ".join(f"{v} AS {k}" for k, v in columns.items()) + " FROM classified"
+    return "SELECT " + ", ".join(f"{v} AS {k}" for k, v in columns.items()) + " FROM langgraph"
