@@ -15,18 +15,22 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, BinaryIO
 
+import duckdb
+
 from argus_cli.diagnostics import InputError, report_bad_records
 from argus_cli.findings import findings
+from argus_cli.gates import CheckResult, GateSpec, evaluate
 from argus_cli.importers import HopSpans, SourceFormat
 from argus_cli.loading import Columns, Trace, load
 from argus_cli.metrics import (
+    NoRunsError,
     compute_report,
     prepare,
     run_hops,
     run_summary,
     started_in_range,
 )
-from argus_cli.report import Report, Settings
+from argus_cli.report import GArvis, Report, Settings
 
 
 def open_trace(
@@ -110,6 +114,44 @@ def report_for(trace: Trace, settings: Settings) -> Report:
         report = compute_report(trace.con, settings, trace.files, trace.records, len(trace.bad))
     report.findings = findings(report)
     return report
+
+
+def check_trace(trace: Trace, settings: Settings, spec: GateSpec) -> CheckResult:
+    """`argus check`'s verdict on a loaded trace; it fails closed.
+
+    Inputs that were read but leave no run to analyse (only malformed or skipped hops, none in
+    the date range, none of the named workflows) are a failed gate, not an error: the report is
+    then empty and the gates say why. The skipped records are named in `max-bad-records`.
+    """
+    try:
+        report, no_runs = report_for(trace, settings), None
+    except NoRunsError as exc:
+        report, no_runs = _empty_report(trace, settings), str(exc)
+    known: list[str] = []
+    if settings.workflows:
+        with contextlib.suppress(duckdb.Error):
+            rows = trace.con.execute(
+                "SELECT DISTINCT workflow_id FROM hops WHERE position = 1 ORDER BY 1"
+            ).fetchall()
+            known = [str(w) for (w,) in rows if w is not None]
+    return evaluate(report, spec, bad=trace.bad, no_runs=no_runs, known_workflows=known)
+
+
+def _empty_report(trace: Trace, settings: Settings) -> Report:
+    return Report(
+        files=trace.files,
+        records=trace.records,
+        bad_records=len(trace.bad),
+        runs=0,
+        hop_executions=0,
+        end_to_end_success_rate=0.0,
+        predicted_end_to_end=0.0,
+        weakest_hop=None,
+        cascade_risk_score=0.0,
+        g_arvis_scores=GArvis(),
+        workflows=[],
+        settings=settings,
+    )
 
 
 def prepared(trace: Trace, settings: Settings) -> Trace:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from argus_cli.diagnostics import UsageError, warn
-from argus_cli.gates import CheckResult, GateResult, show_pair
+from argus_cli.gates import INPUTS, CheckResult, GateResult, show_pair
 
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 # Characters XML 1.0 forbids even when escaped; a workflow id from a JSON trace may hold them.
@@ -46,13 +46,24 @@ def junit_tree(result: CheckResult) -> ET.ElementTree[ET.Element]:
             "time": "0",
         },
     )
-    for wf in result.report.workflows:
-        gates = [g for g in result.gates if g.workflow_id == wf.workflow_id]
+    report = result.report
+    runs: dict[str | None, int] = {None: report.runs}
+    runs.update((wf.workflow_id, wf.runs) for wf in report.workflows)
+    # One suite per scope: the inputs' gates, each workflow analysed, each named one with no run.
+    scopes = dict.fromkeys(
+        [
+            *(g.workflow_id for g in result.gates if g.workflow_id is None),
+            *(wf.workflow_id for wf in report.workflows),
+            *(g.workflow_id for g in result.gates),
+        ]
+    )
+    for scope in scopes:
+        gates = [g for g in result.gates if g.workflow_id == scope]
         suite = ET.SubElement(
             root,
             "testsuite",
             {
-                "name": _xml(f"argus check: {wf.workflow_id}"),
+                "name": _xml(f"argus check: {INPUTS if scope is None else scope}"),
                 "tests": str(len(gates)),
                 "failures": str(sum(1 for g in gates if not g.passed)),
                 "errors": "0",
@@ -61,7 +72,7 @@ def junit_tree(result: CheckResult) -> ET.ElementTree[ET.Element]:
             },
         )
         properties = ET.SubElement(suite, "properties")
-        ET.SubElement(properties, "property", {"name": "runs", "value": str(wf.runs)})
+        ET.SubElement(properties, "property", {"name": "runs", "value": str(runs.get(scope, 0))})
         ET.SubElement(properties, "property", {"name": "files", "value": _xml(_files(result))})
         for gate in gates:
             _testcase(suite, gate)
@@ -77,7 +88,7 @@ def _testcase(suite: ET.Element, gate: GateResult) -> None:
     case = ET.SubElement(
         suite,
         "testcase",
-        {"name": _xml(gate.name), "classname": _xml(f"argus.{gate.workflow_id}"), "time": "0"},
+        {"name": _xml(gate.name), "classname": _xml(f"argus.{gate.scope}"), "time": "0"},
     )
     value, threshold = show_pair(gate.value, gate.threshold, gate.unit)
     detail = _xml(f"{gate.reason}\nthreshold: {gate.bound} {threshold}\nvalue: {value}")
@@ -116,7 +127,8 @@ def github_annotations(result: CheckResult) -> list[str]:
     """Workflow commands: `::error title=...::reason` per failed gate, else one `::notice`."""
     lines = []
     for gate in result.failures:
-        title = _escape_property(f"argus {gate.name} ({gate.workflow_id})")
+        where = "inputs" if gate.workflow_id is None else gate.workflow_id
+        title = _escape_property(f"argus {gate.name} ({where})")
         lines.append(f"::error title={title}::{_escape_data(gate.reason)}")
     if not lines:
         held = f"all {len(result.gates)} gates held"

@@ -17,7 +17,14 @@ import duckdb
 import typer
 
 from argus_cli import __version__
-from argus_cli.analysis import keep_runs_in_range, open_trace, prepared, report_for, traced_run
+from argus_cli.analysis import (
+    check_trace,
+    keep_runs_in_range,
+    open_trace,
+    prepared,
+    report_for,
+    traced_run,
+)
 from argus_cli.ci_outputs import write_github, write_junit
 from argus_cli.config import (
     Config,
@@ -30,7 +37,6 @@ from argus_cli.config import (
 from argus_cli.converting import convert as convert_trace
 from argus_cli.diagnostics import ArgusError, ExitCode, UsageError, warn
 from argus_cli.diffing import diff_reports
-from argus_cli.gates import evaluate
 from argus_cli.importers import HopSpansChoice, InputFormat, chosen
 from argus_cli.loading import Columns, Trace
 from argus_cli.metrics import run_counts, run_rows
@@ -465,6 +471,14 @@ def check(
         int | None,
         typer.Option(help="Fail a workflow with fewer runs than this: too little data to judge."),
     ] = None,
+    max_bad_records: Annotated[
+        int | None,
+        typer.Option(
+            help="Fail when more than this many malformed records were skipped (default 0: "
+            "any). --strict exits 2 on the first one instead.",
+            metavar="N",
+        ),
+    ] = None,
     fmt: DocumentFormat = ReportFormat.table,
     as_json: AsJson = False,
     junit: Annotated[
@@ -496,8 +510,10 @@ def check(
     """Gate a release on the trace: judge each gate per workflow, exit 1 if one fails.
 
     Thresholds come from the flags, else from the check table of argus.toml (or of tool.argus
-    in pyproject.toml), else the default: only --max-cascade-risk 0.15 is on by default.
-    Thresholds are inclusive: a value equal to its threshold passes.
+    in pyproject.toml), else the default: --max-cascade-risk 0.15 and --max-bad-records 0.
+    Thresholds are inclusive: a value equal to its threshold passes. It fails closed: a
+    malformed record, inputs with no run, a named workflow with no run, or a workflow none of
+    whose runs succeeded fail a gate.
 
     Exit codes: 0 every gate held; 1 a gate failed (or had no data); 2 usage or input error.
     """
@@ -527,6 +543,7 @@ def check(
             max_drift_rate=max_drift_rate,
             require_high_stakes_validation=require_high_stakes_validation,
             min_runs=min_runs,
+            max_bad_records=max_bad_records,
         )
         trace = _open(
             inputs,
@@ -537,7 +554,7 @@ def check(
             columns="metrics",
             settings=settings,
         )
-        result = evaluate(report_for(trace, settings), spec)
+        result = check_trace(trace, settings, spec)
         for note in () if quiet else result.notes:
             warn(note)
         if junit is not None:

@@ -23,6 +23,7 @@ decided: a flag given on the command line, else the file, else the default (the 
     max_drift_rate = 0.05
     require_high_stakes_validation = true
     min_runs = 200
+    max_bad_records = 0                # malformed records allowed before the gate fails
 
     [diff]                             # argus diff
     max_regression = 0.02
@@ -45,7 +46,7 @@ from typing import Any
 
 from argus_cli.diagnostics import UsageError
 from argus_cli.findings import CASCADE_LINE
-from argus_cli.gates import COMPOSITE, GateSpec
+from argus_cli.gates import COMPOSITE, MAX_BAD_RECORDS, GateSpec
 from argus_cli.report import G_ARVIS_DIMENSIONS, Settings
 
 if sys.version_info >= (3, 11):
@@ -77,6 +78,7 @@ CHECK_KEYS = (
     "max_drift_rate",
     "require_high_stakes_validation",
     "min_runs",
+    "max_bad_records",
 )
 _DIFF_KEYS = ("max_regression", "alpha")
 
@@ -93,6 +95,7 @@ class CheckConfig:
     max_drift_rate: float | None = None
     require_high_stakes_validation: bool | None = None
     min_runs: int | None = None
+    max_bad_records: int | None = None
 
 
 @dataclass(frozen=True)
@@ -306,9 +309,17 @@ def _parse_check(keys: _Keys, raw: Any) -> CheckConfig:
         raise keys.error(
             "check.require_high_stakes_validation", f"must be true or false, got {_show(stakes)}"
         )
-    runs = table.get("min_runs")
-    if runs is not None and (isinstance(runs, bool) or not isinstance(runs, int) or runs < 0):
-        raise keys.error("check.min_runs", f"must be a whole number, 0 or more, got {_show(runs)}")
+
+    def count(name: str) -> int | None:
+        value = table.get(name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
+            raise keys.error(
+                f"check.{name}", f"must be a whole number, 0 or more, got {_show(value)}"
+            )
+        return value
+
     return CheckConfig(
         max_cascade_risk=unit("max_cascade_risk"),
         min_e2e=unit("min_e2e"),
@@ -317,7 +328,8 @@ def _parse_check(keys: _Keys, raw: Any) -> CheckConfig:
         min_g_arvis=floors("min_g_arvis", COMPOSITE, (*G_ARVIS_DIMENSIONS, COMPOSITE)),
         max_drift_rate=unit("max_drift_rate"),
         require_high_stakes_validation=stakes,
-        min_runs=runs,
+        min_runs=count("min_runs"),
+        max_bad_records=count("max_bad_records"),
     )
 
 
@@ -455,11 +467,14 @@ def gate_spec(
     max_drift_rate: float | None = None,
     require_high_stakes_validation: bool | None = None,
     min_runs: int | None = None,
+    max_bad_records: int | None = None,
 ) -> GateSpec:
     """The gates of `argus check`; per hop and per dimension, a flag wins over the file."""
     file = config.check
     if min_runs is not None and min_runs < 0:
         raise UsageError(f"--min-runs must be 0 or more, got {min_runs}")
+    if max_bad_records is not None and max_bad_records < 0:
+        raise UsageError(f"--max-bad-records must be 0 or more, got {max_bad_records}")
     pass_rates = {
         **file.min_pass_rate,
         **parse_floors("--min-pass-rate", min_pass_rate or (), EVERY_HOP, None),
@@ -490,6 +505,7 @@ def gate_spec(
             _first(require_high_stakes_validation, file.require_high_stakes_validation, False)
         ),
         min_runs=_first(min_runs, file.min_runs) or None,
+        max_bad_records=_first(max_bad_records, file.max_bad_records, MAX_BAD_RECORDS),
     )
 
 

@@ -18,19 +18,35 @@ How a gate is judged (README, "argus check"):
   `min-runs`, too little data is a failure of its own, never a pass.
 - `require-high-stakes-validation` holds when no high-stakes execution went unvalidated (a
   workflow without high-stakes executions holds it).
+
+The gate fails closed: what the trace leaves out is never a pass.
+
+- `max-bad-records` (default 0) is judged once over all the inputs (`workflow_id` None, shown
+  as "(inputs)"): a malformed record that was skipped fails it, since the workflow or the
+  failures it held are missing from every other gate. `argus report` still skips and names them.
+- A workflow named by `--workflow` (or `workflows` in the settings file) that has no valid run
+  fails `min-runs` with value 0 (floor 1 when no `min-runs` is set); inputs that yield no run
+  at all (only malformed or skipped hops, or none in the date range) fail `min-runs` once for
+  "(inputs)".
+- `max-cascade-risk` does not hold on a workflow none of whose runs succeeded: the risk of a
+  silent cascade is 0 when no run gives an answer, and that is no reason for a green check.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from argus_cli.diagnostics import BadRecord
 from argus_cli.findings import CASCADE_LINE
 from argus_cli.report import Report, WorkflowReport
 
 TOLERANCE = 1e-9
 COMPOSITE = "g_arvis"  # the composite score's name among the G-ARVIS dimensions
+
+INPUTS = "(inputs)"  # how a gate judged over all the inputs, not one workflow, is shown
+MAX_BAD_RECORDS = 0  # the default: a malformed record fails the gate
 
 PASS = "pass"
 FAIL = "fail"
@@ -50,6 +66,7 @@ class GateSpec:
     max_drift_rate: float | None = None
     require_high_stakes_validation: bool = False
     min_runs: int | None = None
+    max_bad_records: int | None = MAX_BAD_RECORDS
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +79,7 @@ class GateSpec:
             "max_drift_rate": self.max_drift_rate,
             "require_high_stakes_validation": self.require_high_stakes_validation,
             "min_runs": self.min_runs,
+            "max_bad_records": self.max_bad_records,
         }
 
 
@@ -70,9 +88,11 @@ class GateResult:
     """One gate judged on one workflow (and one hop or dimension, where it has one).
 
     `unit` tells renderers how to show the numbers: "rate" (a percentage), "score" or "count".
+    `workflow_id` None: a gate judged over all the inputs (`max-bad-records`, or `min-runs` when
+    the inputs hold no run at all).
     """
 
-    workflow_id: str
+    workflow_id: str | None
     gate: str
     subject: str | None
     bound: str  # "max" or "min"
@@ -85,6 +105,11 @@ class GateResult:
     @property
     def name(self) -> str:
         return f"{self.gate} {self.subject}" if self.subject else self.gate
+
+    @property
+    def scope(self) -> str:
+        """The workflow, or "(inputs)" for a gate judged over all of them: for people."""
+        return INPUTS if self.workflow_id is None else self.workflow_id
 
     @property
     def verdict(self) -> str:
@@ -174,7 +199,7 @@ def show_pair(value: float | None, threshold: float, unit: str) -> tuple[str, st
 
 
 def _judge(
-    wf: WorkflowReport,
+    workflow_id: str | None,
     gate: str,
     bound: str,
     unit: str,
@@ -188,7 +213,7 @@ def _judge(
 ) -> GateResult:
     if value is None:
         return GateResult(
-            wf.workflow_id,
+            workflow_id,
             gate,
             subject,
             bound,
@@ -206,11 +231,24 @@ def _judge(
         relation = "at or above the minimum" if passed else "below the minimum"
     shown, limit = show_pair(value, threshold, unit)
     reason = f"{what} {shown}{detail} is {relation} {limit}"
-    return GateResult(wf.workflow_id, gate, subject, bound, unit, threshold, value, passed, reason)
+    return GateResult(workflow_id, gate, subject, bound, unit, threshold, value, passed, reason)
 
 
-def evaluate(report: Report, spec: GateSpec) -> CheckResult:
-    """Judge every gate of `spec` on every workflow of `report`, in a stable order."""
+def evaluate(
+    report: Report,
+    spec: GateSpec,
+    *,
+    bad: Sequence[BadRecord] = (),
+    no_runs: str | None = None,
+    known_workflows: Sequence[str] = (),
+) -> CheckResult:
+    """Judge every gate of `spec` on every workflow of `report`, in a stable order.
+
+    The gates over all the inputs come first, then each workflow's, then a `min-runs` failure
+    for each workflow the settings name that has no run. `bad` names the skipped records (their
+    number is the report's); `no_runs` says why the inputs gave no run (then `report` has no
+    workflow); `known_workflows` are the workflows the inputs hold, to name beside a missing one.
+    """
     hops = {h.hop_id for wf in report.workflows for h in wf.hops}
     notes = tuple(
         f"min-pass-rate for hop {hop!r} applies to nothing: no workflow analysed has that hop "
@@ -218,19 +256,77 @@ def evaluate(report: Report, spec: GateSpec) -> CheckResult:
         for hop, _ in spec.min_pass_rate_by_hop
         if hop not in hops
     )
-    results = [g for wf in report.workflows for g in _workflow_gates(wf, spec)]
+    results = list(_input_gates(report, spec, bad, no_runs))
+    results += [g for wf in report.workflows for g in _workflow_gates(wf, spec)]
+    present = {wf.workflow_id for wf in report.workflows}
+    missing = [w for w in dict.fromkeys(report.settings.workflows) if w not in present]
+    results += [_no_run(w, spec, report, known_workflows) for w in missing]
     return CheckResult(report, spec, tuple(results), notes)
+
+
+def _input_gates(
+    report: Report, spec: GateSpec, bad: Sequence[BadRecord], no_runs: str | None
+) -> Iterator[GateResult]:
+    if spec.max_bad_records is not None:
+        count, limit = report.bad_records, spec.max_bad_records
+        passed = count <= limit
+        skipped = f"{count} malformed record(s) of {report.records} skipped"
+        if not count:
+            reason = f"none of the {report.records} records was malformed"
+        elif passed:
+            reason = f"{skipped}, within the maximum {limit}"
+        else:
+            first = f"; the first: {bad[0]}" if bad else ""
+            allow = "raise --max-bad-records (max_bad_records in [check]) to allow them"
+            reason = f"{skipped}, above the maximum {limit}: {allow}{first}"
+        yield GateResult(
+            None, "max-bad-records", None, "max", "count", limit, count, passed, reason
+        )
+    if no_runs is not None and not report.settings.workflows:
+        floor = max(1, spec.min_runs or 0)
+        yield GateResult(
+            None,
+            "min-runs",
+            None,
+            "min",
+            "count",
+            floor,
+            0.0,
+            False,
+            f"no run to judge: {no_runs}",
+        )
+
+
+def _no_run(workflow_id: str, spec: GateSpec, report: Report, known: Sequence[str]) -> GateResult:
+    """A workflow the settings name with no valid run: too little data, never a pass."""
+    settings = report.settings
+    ranged = " in the --since/--until range" if settings.since or settings.until else ""
+    others = [w for w in known if w != workflow_id]
+    hold = f" (the inputs hold runs of: {', '.join(others)})" if others else ""
+    return GateResult(
+        workflow_id,
+        "min-runs",
+        None,
+        "min",
+        "count",
+        max(1, spec.min_runs or 0),
+        0.0,
+        False,
+        f"no valid run of workflow {workflow_id}{ranged} to judge{hold}",
+    )
 
 
 def _workflow_gates(wf: WorkflowReport, spec: GateSpec) -> Iterator[GateResult]:
     if spec.min_runs is not None:
-        result = _judge(wf, "min-runs", "min", "count", spec.min_runs, wf.runs, "number of runs")
+        result = _judge(
+            wf.workflow_id, "min-runs", "min", "count", spec.min_runs, wf.runs, "number of runs"
+        )
         if not result.passed:
             result = replace(result, reason=f"{result.reason}: too little data to judge")
         yield result
     if spec.max_cascade_risk is not None:
-        yield _judge(
-            wf,
+        result = _judge(
+            wf.workflow_id,
             "max-cascade-risk",
             "max",
             "score",
@@ -238,9 +334,17 @@ def _workflow_gates(wf: WorkflowReport, spec: GateSpec) -> Iterator[GateResult]:
             wf.cascade_risk_score,
             "cascade risk",
         )
+        if result.passed and wf.runs and wf.failed_runs >= wf.runs:
+            result = replace(
+                result,
+                passed=False,
+                reason=f"{result.reason}, but none of the {wf.runs} runs succeeded: a low risk "
+                "of silent cascades is no pass when every run fails",
+            )
+        yield result
     if spec.min_e2e is not None:
         yield _judge(
-            wf,
+            wf.workflow_id,
             "min-e2e",
             "min",
             "rate",
@@ -251,7 +355,7 @@ def _workflow_gates(wf: WorkflowReport, spec: GateSpec) -> Iterator[GateResult]:
         )
     if spec.min_predicted_e2e is not None:
         yield _judge(
-            wf,
+            wf.workflow_id,
             "min-predicted-e2e",
             "min",
             "rate",
@@ -266,7 +370,7 @@ def _workflow_gates(wf: WorkflowReport, spec: GateSpec) -> Iterator[GateResult]:
             continue
         low, high = hop.pass_rate_ci
         yield _judge(
-            wf,
+            wf.workflow_id,
             "min-pass-rate",
             "min",
             "rate",
@@ -279,7 +383,7 @@ def _workflow_gates(wf: WorkflowReport, spec: GateSpec) -> Iterator[GateResult]:
     for dimension, floor in spec.min_g_arvis:
         label = "G-ARVIS" if dimension == COMPOSITE else f"G-ARVIS {dimension.replace('_', ' ')}"
         yield _judge(
-            wf,
+            wf.workflow_id,
             "min-g-arvis",
             "min",
             "score",
@@ -291,7 +395,7 @@ def _workflow_gates(wf: WorkflowReport, spec: GateSpec) -> Iterator[GateResult]:
         )
     if spec.max_drift_rate is not None:
         yield _judge(
-            wf,
+            wf.workflow_id,
             "max-drift-rate",
             "max",
             "rate",
@@ -332,6 +436,7 @@ def _high_stakes(wf: WorkflowReport) -> GateResult:
 
 
 GATE_NAMES = (
+    "max-bad-records",
     "min-runs",
     "max-cascade-risk",
     "min-e2e",

@@ -48,9 +48,13 @@ def test_junit_is_valid_xml_with_one_testcase_per_gate_and_workflow(trace, tmp_p
     assert raw.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
     root = ET.fromstring(raw)
     assert root.tag == "testsuites"
-    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("6", "3", "0")
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("7", "3", "0")
     suites = root.findall("testsuite")
-    assert [s.get("name") for s in suites] == ["argus check: bad", "argus check: ok"]
+    assert [s.get("name") for s in suites] == [
+        "argus check: (inputs)",
+        "argus check: bad",
+        "argus check: ok",
+    ]
     for suite in suites:
         cases = suite.findall("testcase")
         assert suite.get("tests") == str(len(cases))
@@ -58,7 +62,10 @@ def test_junit_is_valid_xml_with_one_testcase_per_gate_and_workflow(trace, tmp_p
             len([c for c in cases if c.find("failure") is not None])
         )
         assert suite.find("properties/property[@name='runs']") is not None
-    bad = {c.get("name"): c for c in suites[0].findall("testcase")}
+    (clean,) = suites[0].findall("testcase")
+    assert (clean.get("name"), clean.get("classname")) == ("max-bad-records", "argus.(inputs)")
+    assert clean.find("failure") is None
+    bad = {c.get("name"): c for c in suites[1].findall("testcase")}
     assert set(bad) == {"min-runs", "max-cascade-risk", "min-e2e"}
     assert all(c.get("classname") == "argus.bad" for c in bad.values())
     failure = bad["min-e2e"].find("failure")
@@ -69,7 +76,7 @@ def test_junit_is_valid_xml_with_one_testcase_per_gate_and_workflow(trace, tmp_p
     assert failure.get("type") == "fail"
     assert "threshold: min 90.0%\nvalue: 50.0%" in (failure.text or "")
     assert bad["min-runs"].find("failure").get("message").endswith("too little data to judge")
-    ok = suites[1].findall("testcase")
+    ok = suites[2].findall("testcase")
     assert all(c.find("failure") is None and c.find("system-out") is not None for c in ok)
 
 
@@ -77,7 +84,7 @@ def test_junit_of_a_passing_check(trace, tmp_path):
     target = tmp_path / "junit.xml"
     assert run(str(trace), "-w", "ok", *ARGS, "--junit", str(target)).exit_code == 0
     root = ET.parse(target).getroot()
-    assert (root.get("tests"), root.get("failures")) == ("3", "0")
+    assert (root.get("tests"), root.get("failures")) == ("4", "0")
 
 
 def test_junit_keeps_unicode_and_drops_what_xml_cannot_hold(tmp_path):
@@ -87,8 +94,8 @@ def test_junit_keeps_unicode_and_drops_what_xml_cannot_hold(tmp_path):
     path = tmp_path / "junit.xml"
     tree.write(path, encoding="utf-8", xml_declaration=True)
     root = ET.parse(path).getroot()  # parses: the control character was replaced
-    suite = root.find("testsuite")
-    assert suite is not None and suite.get("name") == "argus check: triage-ü\ufffd回答"
+    suite = root.findall("testsuite")[1]  # after the inputs' suite
+    assert suite.get("name") == "argus check: triage-ü\ufffd回答"
     names = [c.get("name") for c in suite.findall("testcase")]
     assert names == ["max-cascade-risk", "min-pass-rate übersetzer", "min-pass-rate b&<c>"]
 
@@ -131,7 +138,7 @@ def test_annotations_one_error_per_failed_gate(trace):
 def test_a_notice_when_everything_held(trace):
     result = run(str(trace), "-w", "ok", "--github")
     assert result.exit_code == 0
-    assert result.stdout.startswith("::notice title=argus check::all 1 gates held\n")
+    assert result.stdout.startswith("::notice title=argus check::all 2 gates held\n")
 
 
 def test_annotation_escaping(tmp_path):
@@ -148,7 +155,7 @@ def test_step_summary_is_appended_when_set(trace, tmp_path):
     result = run(str(trace), *ARGS, "--github", env={"GITHUB_STEP_SUMMARY": str(summary)})
     assert result.exit_code == 1
     text = summary.read_text(encoding="utf-8")
-    assert text.startswith("# earlier step\n## argus check: ❌ 3 of 6 gates failed\n")
+    assert text.startswith("# earlier step\n## argus check: ❌ 3 of 7 gates failed\n")
     assert "| `bad` | `min-e2e` | ≥ 90.0% | 50.0% | ❌ fail |" in text
     assert "### Failed gates" in text
 

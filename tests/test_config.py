@@ -91,9 +91,9 @@ def test_pyproject_tool_argus(project):
         encoding="utf-8",
     )
     data = check_json("-q")
-    assert [g["gate"] for g in data["gates"]] == ["max-cascade-risk", "min-e2e"]
-    assert data["gates"][0]["value"] == 0.0  # confident threshold 0.95 > 0.9: no run confident
-    assert data["gates"][1]["threshold"] == 0.99
+    assert [g["gate"] for g in data["gates"]] == ["max-bad-records", "max-cascade-risk", "min-e2e"]
+    assert data["gates"][1]["value"] == 0.0  # confident threshold 0.95 > 0.9: no run confident
+    assert data["gates"][2]["threshold"] == 0.99
 
 
 def test_no_file_anywhere_is_the_defaults(project):
@@ -134,7 +134,7 @@ def test_explicit_config_wins_over_the_found_one(project, tmp_path):
 def test_precedence_of_a_gate(project, file, flags, expected):
     (project / "argus.toml").write_text(file, encoding="utf-8")
     data = check_json("-q", *flags)
-    gate = data["gates"][0]
+    gate = data["gates"][1]
     assert (gate["gate"], gate["threshold"]) == ("max-cascade-risk", expected)
     # risk 0.1: fails only the 0.05 threshold
     assert data["passed"] is (expected > 0.1)

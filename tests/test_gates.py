@@ -206,7 +206,12 @@ def test_high_stakes_validation_at_and_above_zero(report, unvalidated, verdict):
 
 
 def test_a_gate_without_data_fails_as_no_data(report):
-    spec = GateSpec(max_cascade_risk=None, min_g_arvis=(("variance", 0.5),), max_drift_rate=0.1)
+    spec = GateSpec(
+        max_cascade_risk=None,
+        min_g_arvis=(("variance", 0.5),),
+        max_drift_rate=0.1,
+        max_bad_records=None,
+    )
     changed = copy.deepcopy(report)
     changed.workflows[0].drift.drift_rate = None
     result = evaluate(changed, spec)
@@ -216,7 +221,12 @@ def test_a_gate_without_data_fails_as_no_data(report):
 
 
 def test_named_hop_floor_replaces_the_every_hop_floor(report):
-    spec = GateSpec(max_cascade_risk=None, min_pass_rate=0.9, min_pass_rate_by_hop=(("a", 0.8),))
+    spec = GateSpec(
+        max_cascade_risk=None,
+        min_pass_rate=0.9,
+        min_pass_rate_by_hop=(("a", 0.8),),
+        max_bad_records=None,
+    )
     gates = evaluate(report, spec).gates
     assert [(g.subject, g.threshold, g.verdict) for g in gates] == [
         ("a", 0.8, PASS),
@@ -226,7 +236,7 @@ def test_named_hop_floor_replaces_the_every_hop_floor(report):
 
 def test_a_named_hop_no_workflow_has_is_a_note_not_a_gate(report):
     result = evaluate(report, GateSpec(min_pass_rate_by_hop=(("nope", 0.5),)))
-    assert [g.gate for g in result.gates] == ["max-cascade-risk"]
+    assert [g.gate for g in result.gates] == ["max-bad-records", "max-cascade-risk"]
     assert "hop 'nope' applies to nothing" in result.notes[0]
 
 
@@ -237,6 +247,7 @@ def test_each_gate_is_judged_per_workflow(tmp_path):
     report = report_of(write(tmp_path / "t.jsonl", records))
     result = evaluate(report, GateSpec(min_e2e=0.9))
     assert [(g.workflow_id, g.gate, g.verdict) for g in result.gates] == [
+        (None, "max-bad-records", PASS),
         ("x", "max-cascade-risk", PASS),
         ("x", "min-e2e", PASS),
         ("y", "max-cascade-risk", PASS),
@@ -343,9 +354,14 @@ def test_exit_0_when_every_gate_holds(runner, trace_path):
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert data["passed"] is True
-    assert data["summary"] == {"gates": 3, "passed": 3, "failed": 0}
-    assert [g["gate"] for g in data["gates"]] == ["min-runs", "max-cascade-risk", "min-e2e"]
-    assert data["gates"][2]["value"] == 0.85  # unrounded, as in argus report --json
+    assert data["summary"] == {"gates": 4, "passed": 4, "failed": 0}
+    assert [g["gate"] for g in data["gates"]] == [
+        "max-bad-records",
+        "min-runs",
+        "max-cascade-risk",
+        "min-e2e",
+    ]
+    assert data["gates"][3]["value"] == 0.85  # unrounded, as in argus report --json
 
 
 def test_exit_1_json_names_the_failure(runner, trace_path):
@@ -378,7 +394,6 @@ def test_no_data_is_exit_1(runner, trace_path):
         (["--min-runs", "-1"], "--min-runs must be 0 or more, got -1"),
         (["--json", "--github"], "--github writes annotations to stdout"),
         (["--confident-threshold", "2"], "--confident-threshold must be between 0 and 1"),
-        (["--workflow", "nope"], "no runs of workflow nope"),
     ],
 )
 def test_usage_errors_exit_2_with_one_plain_line(runner, trace_path, args, message):
@@ -407,7 +422,7 @@ def test_table_lists_gates_and_failure_reasons(runner, trace_path):
     result = runner.invoke(app, ["check", str(trace_path), "--min-pass-rate", "0.9"])
     assert result.exit_code == 1
     assert not ANSI.search(result.stdout)
-    assert "1 of 3 gates failed" in result.stdout
+    assert "1 of 4 gates failed" in result.stdout
     assert re.search(r"w\s+min-pass-rate a\s+≥ 90.0%\s+80.0%\s+✗ fail", result.stdout)
     assert re.search(r"w\s+min-pass-rate b\s+≥ 90.0%\s+95.0%\s+✓ pass", result.stdout)
     assert "✗ w min-pass-rate: a: pass rate 80.0% (95% CI" in result.stdout

@@ -117,7 +117,8 @@ def test_pyproject_since_and_check_honour_the_file(runner: CliRunner, project: P
     # e1 ok, e2 failed: 0.5 holds, 0.6 does not.
     result = cli(runner, "check", "runs.jsonl", "--min-e2e", "0.5", "--json", "-q")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["gates"][1]["value"] == 0.5
+    gates = {g["gate"]: g for g in json.loads(result.stdout)["gates"]}
+    assert gates["min-e2e"]["value"] == 0.5
     assert cli(runner, "check", "runs.jsonl", "--min-e2e", "0.6", "-q").exit_code == 1
     # The flag wins: e3 (ok) joins, 2 of 3 hold 0.6.
     result = cli(runner, "check", "runs.jsonl", "--min-e2e", "0.6", "--until", "2026-04-02", "-q")

@@ -69,6 +69,7 @@ from argus_cli.report import (
 
 __all__ = [
     "BUCKET_HOPS",
+    "NoRunsError",
     "compute_report",
     "exact",
     "prepare",
@@ -105,8 +106,12 @@ def started_in_range(start: str, since: datetime | None, until: datetime | None)
     )
 
 
+class NoRunsError(InputError):
+    """The inputs were read but leave no run to analyse: `argus check` fails a gate on it."""
+
+
 def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    """Build the metric tables; raise InputError when nothing is left to analyse."""
+    """Build the metric tables; raise NoRunsError when nothing is left to analyse."""
     workflow_filter = ""
     if settings.workflows:
         names = ", ".join("'" + w.replace("'", "''") + "'" for w in settings.workflows)
@@ -134,7 +139,7 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
             if moment is not None
         )
         scope = f" of workflow {', '.join(settings.workflows)}" if settings.workflows else ""
-        raise InputError(
+        raise NoRunsError(
             f"no runs{scope} with a first hop started {bounds} (runs without started_at "
             "are left out when --since or --until is given)"
         )
@@ -143,11 +148,11 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
             known = con.execute(
                 "SELECT DISTINCT workflow_id FROM hops WHERE position = 1 ORDER BY 1"
             ).fetchall()
-            raise InputError(
+            raise NoRunsError(
                 f"no runs of workflow {', '.join(settings.workflows)} "
                 f"(the inputs hold: {', '.join(k for (k,) in known) or 'none'})"
             )
-        raise InputError("no hop records to analyse (only skipped hops, intents or outcomes)")
+        raise NoRunsError("no hop records to analyse (only skipped hops, intents or outcomes)")
     con.execute(
         M_RUNS.format(
             confident_threshold=float(settings.confident_threshold),

@@ -58,7 +58,7 @@ def check_table(result: CheckResult) -> Group:
         threshold, value = _gate_cells(gate)
         verdict = gate.verdict
         table.add_row(
-            gate.workflow_id,
+            gate.scope,
             gate.name,
             threshold,
             value,
@@ -67,7 +67,7 @@ def check_table(result: CheckResult) -> Group:
     parts: list[Any] = [head, table]
     for gate in result.failures:
         line = Text("✗ ", style="bold red")
-        line.append(f"{gate.workflow_id} {gate.gate}: {gate.reason}")
+        line.append(f"{gate.scope} {gate.gate}: {gate.reason}")
         parts.append(line)
     return Group(*parts)
 
@@ -80,7 +80,7 @@ def check_markdown(result: CheckResult) -> str:
         threshold, value = _gate_cells(gate)
         rows.append(
             [
-                f"`{gate.workflow_id}`",
+                f"`{gate.scope}`",
                 f"`{gate.name}`",
                 threshold,
                 value,
@@ -90,5 +90,5 @@ def check_markdown(result: CheckResult) -> str:
     out.append(md_table(["workflow", "gate", "threshold", "value", "verdict"], rows, {2, 3}))
     if result.failures:
         out.append("\n### Failed gates\n\n")
-        out += [f"- **{g.workflow_id}** `{g.gate}`: {g.reason}\n" for g in result.failures]
+        out += [f"- **{g.scope}** `{g.gate}`: {g.reason}\n" for g in result.failures]
     return "".join(out)
