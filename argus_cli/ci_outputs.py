@@ -2,8 +2,9 @@
 
 Plain text and XML only (no Rich): these files are parsed by machines.
 
-- JUnit: one `<testsuite>` per workflow and one `<testcase>` per gate judged on it (per hop for
-  `min-pass-rate`, per dimension for `min-g-arvis`); a gate that failed has a `<failure>` whose
+- JUnit: one `<testsuite>` per workflow (and one, `(inputs)`, for the gates judged over all the
+  inputs) and one `<testcase>` per gate judged on it (per hop for `min-pass-rate`, per
+  dimension for `min-g-arvis`); a gate that failed has a `<failure>` whose
   `message` is the reason. GitLab, Jenkins, Azure and the GitHub test-report actions read this.
 - GitHub: one `::error` annotation per failed gate (a `::notice` when all held), written to
   stdout, the channel the runner reads workflow commands from; and the Markdown summary appended
