@@ -202,3 +202,13 @@ def test_check_outputs_are_escaped(hostile, monkeypatch):
     failure = suite.find("testcase/failure")
     assert failure is not None and failure.text is not None
     assert failure.text.splitlines()[1:] == ["threshold: min 90.0%", "value: 50.0%"]
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
+def test_diff_for_people_is_escaped(hostile, fmt):
+    (hostile / "base").mkdir()
+    write_jsonl(hostile / "base" / "b.jsonl", hostile_records())
+    result = argus("diff", "base", FILE, "-q", "-f", fmt)
+    assert result.exit_code in (0, 1), result.stderr
+    no_raw_controls(result.stdout)
+    assert shown(WORKFLOW) in result.stdout and shown(ACT) in result.stdout
