@@ -212,3 +212,11 @@ def test_diff_for_people_is_escaped(hostile, fmt):
     assert result.exit_code in (0, 1), result.stderr
     no_raw_controls(result.stdout)
     assert shown(WORKFLOW) in result.stdout and shown(ACT) in result.stdout
+
+
+def test_reliability_plan_is_escaped(hostile):
+    result = argus("reliability", "--from", ".", "-q")
+    assert result.exit_code == 0, result.stderr
+    no_raw_controls(result.stdout)
+    assert f"workflow {shown(WORKFLOW)}: 2 hops, 4 runs from {shown(FILE)}" in result.stdout
+    assert f"raising {shown(ACT)} from 0.5000" in result.stdout
