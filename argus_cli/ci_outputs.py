@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from argus_cli.diagnostics import UsageError, warn
+from argus_cli.escaping import shown
 from argus_cli.gates import INPUTS, CheckResult, GateResult, show_pair
 
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
@@ -28,7 +29,9 @@ _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-
 
 
 def _xml(text: str) -> str:
-    return _NOT_XML.sub("\ufffd", text)
+    """Trace content for XML: control characters shown escaped (escaping.py), then what XML
+    still forbids (lone surrogates, U+FFFE, U+FFFF) replaced."""
+    return _NOT_XML.sub("\ufffd", shown(text))
 
 
 # --------------------------------------------------------------------------------------------
@@ -92,7 +95,10 @@ def _testcase(suite: ET.Element, gate: GateResult) -> None:
         {"name": _xml(gate.name), "classname": _xml(f"argus.{gate.scope}"), "time": "0"},
     )
     value, threshold = show_pair(gate.value, gate.threshold, gate.unit)
-    detail = _xml(f"{gate.reason}\nthreshold: {gate.bound} {threshold}\nvalue: {value}")
+    detail = "\n".join(
+        _xml(line)
+        for line in (gate.reason, f"threshold: {gate.bound} {threshold}", f"value: {value}")
+    )
     if not gate.passed:
         failure = ET.SubElement(
             case, "failure", {"message": _xml(gate.reason), "type": gate.verdict.replace(" ", "-")}
@@ -117,7 +123,10 @@ def write_junit(result: CheckResult, path: str | Path) -> None:
 
 
 def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A workflow command's message: control characters shown escaped (escaping.py), so a
+    newline in an id can neither end the command nor start one of its own; then GitHub's own
+    escapes, which leave no raw CR or LF either way."""
+    return shown(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(text: str) -> str:

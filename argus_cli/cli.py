@@ -52,6 +52,7 @@ from argus_cli.render import (
     render_trace,
 )
 from argus_cli.report import Settings
+from argus_cli.sandbox import UNSAFE_FLAG, run_sql
 
 app = typer.Typer(
     name="argus",
@@ -396,9 +397,19 @@ def query(
     hop_spans: HopSpansOption = HopSpansChoice.agents,
     strict: Strict = False,
     quiet: Quiet = False,
+    unsafe_sql: Annotated[
+        bool,
+        typer.Option(
+            UNSAFE_FLAG,
+            help="Run the SQL with your full rights: files (COPY TO, read_csv, ATTACH), "
+            "extensions (INSTALL, LOAD) and SET. Without it the SQL reads only the loaded trace.",
+        ),
+    ] = False,
 ) -> None:
     """Run SQL over the loaded trace; unknown fields are columns too.
 
+    Sandboxed: the SQL sees hops, intents and outcomes and opens no file, URL or extension, and
+    changes no setting (exit 2 if it tries), unless --unsafe-sql is given.
     With --since/--until, hops, intents and outcomes hold only the records of runs in range.
     """
     with _cli_errors():
@@ -414,10 +425,7 @@ def query(
         )
         if keep_runs_in_range(loaded, first, last) == 0 and not quiet:
             warn("no runs with a first hop started in the --since/--until range")
-        try:
-            cursor = loaded.con.execute(sql)
-        except duckdb.Error as exc:
-            raise UsageError(f"query failed: {str(exc).strip().splitlines()[0]}") from None
+        cursor = run_sql(loaded.con, sql, unsafe=unsafe_sql)
         if cursor.description is None:
             return
         columns = [d[0] for d in cursor.description]

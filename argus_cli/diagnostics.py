@@ -12,6 +12,8 @@ import sys
 from dataclasses import dataclass
 from enum import IntEnum
 
+from argus_cli.escaping import shown
+
 
 class ExitCode(IntEnum):
     """What the process exit status means (SPEC section 9)."""
@@ -48,8 +50,13 @@ class BadRecord:
 
 
 def warn(message: str) -> None:
-    """Write one diagnostic line to stderr (never colour: it ends up in CI logs)."""
-    sys.stderr.write(f"argus: {message}\n")
+    """Write one diagnostic line to stderr (never colour: it ends up in CI logs).
+
+    One line whatever the message holds: control characters in file names, ids and reasons
+    (a newline, an escape code) are shown escaped, so a file name can neither fake a second
+    diagnostic nor repaint the terminal.
+    """
+    sys.stderr.write(f"argus: {shown(message)}\n")
 
 
 def report_bad_records(bad: list[BadRecord], total: int, limit: int = 20) -> None:

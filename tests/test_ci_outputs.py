@@ -93,9 +93,9 @@ def test_junit_keeps_unicode_and_drops_what_xml_cannot_hold(tmp_path):
     tree = junit_tree(evaluate(report, GateSpec(min_pass_rate=0.5)))
     path = tmp_path / "junit.xml"
     tree.write(path, encoding="utf-8", xml_declaration=True)
-    root = ET.parse(path).getroot()  # parses: the control character was replaced
+    root = ET.parse(path).getroot()  # parses: the control character is shown escaped
     suite = root.findall("testsuite")[1]  # after the inputs' suite
-    assert suite.get("name") == "argus check: triage-ü\ufffd回答"
+    assert suite.get("name") == "argus check: triage-ü\\x01回答"
     names = [c.get("name") for c in suite.findall("testcase")]
     assert names == ["max-cascade-risk", "min-pass-rate übersetzer", "min-pass-rate b&<c>"]
 

@@ -19,6 +19,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from argus_cli.escaping import shown
+
 
 class Format(str, Enum):
     """Output formats; one option chooses among them."""
@@ -33,8 +35,11 @@ def make_console(file: Any = None) -> Console:
     """A stdout console: colour only on a terminal; a wide fixed width when piped, for stability."""
     out = file if file is not None else sys.stdout
     terminal = hasattr(out, "isatty") and out.isatty()
+    # No markup or emoji codes: table cells hold trace content, where "[/]" or ":x:" is data.
     return Console(
         file=out,
+        markup=False,
+        emoji=False,
         width=None if terminal else 120,
         highlight=False,
         soft_wrap=False,
@@ -75,9 +80,9 @@ def render_any(
 
 def md_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
     def cell(text: str) -> str:
-        return one_line(text.replace("|", "\\|"))
+        return shown(text).replace("|", "\\|")
 
-    lines = ["| " + " | ".join(cell(h) for h in headers) + " |"]
+    lines = ["| " + " | ".join(cell(one_line(h)) for h in headers) + " |"]
     lines.append("|" + "|".join("---:" if i in right else "---" for i in range(len(headers))) + "|")
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
@@ -94,7 +99,9 @@ def render_rows(
     """Any list of records in any format: JSON objects, CSV, Markdown or a Rich table.
 
     A column name may break over lines in a table ("blast\nradius"); everywhere else it is one
-    line (a CSV header cell with a line break in it trips up every spreadsheet).
+    line (a CSV header cell with a line break in it trips up every spreadsheet). In a table and
+    in Markdown, control characters in names and values are shown escaped (escaping.py); JSON
+    and CSV keep them raw, quoted by their writers.
     """
     if fmt is Format.json:
         console.file.write(to_json([dict(zip(columns, r, strict=True)) for r in rows]))
@@ -109,10 +116,11 @@ def render_rows(
     else:
         table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAVY)
         for name in columns:
-            width = max(len(part) for part in name.split("\n"))
-            table.add_column(name, overflow="fold", min_width=width, no_wrap=no_wrap)
+            parts = [shown(part) for part in name.split("\n")]
+            width = max(len(part) for part in parts)
+            table.add_column("\n".join(parts), overflow="fold", min_width=width, no_wrap=no_wrap)
         for row in rows:
-            table.add_row(*[plain(v) if v is not None else "n/a" for v in row])
+            table.add_row(*[shown(plain(v)) if v is not None else "n/a" for v in row])
         console.print(table)
 
 

@@ -9,6 +9,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from argus_cli.escaping import shown_all
 from argus_cli.gates import CheckResult, GateResult, show_pair
 from argus_cli.render.base import Format, md_table, render_any
 
@@ -46,6 +47,7 @@ def _check_scope(result: CheckResult) -> str:
 
 
 def check_table(result: CheckResult) -> Group:
+    result = shown_all(result)
     head = Text(f"argus check · {_check_scope(result)}: ", style="bold")
     head.append(_check_headline(result), style="bold red" if result.failures else "bold green")
     table = Table(box=box.SIMPLE_HEAVY)
@@ -73,6 +75,7 @@ def check_table(result: CheckResult) -> Group:
 
 
 def check_markdown(result: CheckResult) -> str:
+    result = shown_all(result)
     icon = "❌" if result.failures else "✅"
     out = [f"## argus check: {icon} {_check_headline(result)}\n\n{_check_scope(result)}.\n\n"]
     rows = []

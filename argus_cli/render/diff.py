@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from argus_cli.diffing import Change, ReportDiff
+from argus_cli.escaping import shown_all
 from argus_cli.findings import pct
 from argus_cli.render.base import Format, md_table, render_any
 
@@ -144,6 +145,7 @@ _DIFF_HEADERS = ["hop", "metric", "base", "candidate", "change", "p-value", "ver
 
 
 def diff_table(diff: ReportDiff) -> Group:
+    diff = shown_all(diff)
     failed = bool(diff.regressions())
     head = Text(f"argus diff · {_diff_scope(diff)}\n", style="bold")
     head.append(_diff_headline(diff), style="bold red" if failed else "bold")
@@ -170,6 +172,7 @@ def diff_table(diff: ReportDiff) -> Group:
 
 
 def diff_markdown(diff: ReportDiff) -> str:
+    diff = shown_all(diff)
     icon = "❌ " if diff.regressions() else ""
     out = [
         f"## argus diff: {icon}{_diff_headline(diff)}\n\n"

@@ -12,6 +12,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from argus_cli.escaping import shown_all
 from argus_cli.findings import e2e_verdict, pct
 from argus_cli.reliability import (
     AGENT_RULE,
@@ -86,6 +87,7 @@ def _rule_line(labels: Sequence[str], rates: Sequence[float], what: str) -> Text
 
 
 def chain_view(plan: ChainPlan) -> Group:
+    plan = shown_all(plan)
     n = plan.agents
     agents = f"{n} agent{'s' if n != 1 else ''}"
     parts: list[Any] = []
@@ -168,6 +170,7 @@ def _chain_table(table: ChainTable, single: float | None, agents: int) -> Group:
 
 
 def trace_plan_view(plan: TracePlan) -> Group:
+    plan = shown_all(plan)
     hops = len(plan.hops)
     head = Text(
         f"argus reliability · workflow {plan.workflow_id}: {hops} hop{'s' if hops != 1 else ''}, "
@@ -257,6 +260,7 @@ def _trace_hop_table(plan: TracePlan) -> Table:
 
 
 def samples_view(plan: SamplePlan) -> Group:
+    plan = shown_all(plan)
     low, high = (_rate(r) for r in plan.compare)
     lines = [
         Text(

@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from argus_cli.escaping import shown_all
 from argus_cli.findings import CASCADE_LINE, e2e_verdict, num, pct
 from argus_cli.render.base import Format, md_table, render_any
 from argus_cli.report import G_ARVIS_DIMENSIONS, GArvis, Report, WorkflowReport
@@ -214,6 +215,7 @@ def _weakest(report: Report, wf: WorkflowReport | None = None) -> str:
 
 
 def report_table(report: Report) -> Group:
+    report = shown_all(report)
     parts: list[Any] = []
     skipped = f", {report.bad_records} malformed skipped" if report.bad_records else ""
     parts.append(
@@ -268,6 +270,7 @@ def report_table(report: Report) -> Group:
 
 
 def report_markdown(report: Report) -> str:
+    report = shown_all(report)
     out = ["## argus report\n"]
     skipped = f", {report.bad_records} malformed skipped" if report.bad_records else ""
     out.append(

@@ -8,6 +8,7 @@ from rich.console import Console, Group
 from rich.text import Text
 from rich.tree import Tree
 
+from argus_cli.escaping import shown, shown_all
 from argus_cli.render.base import Format, render_rows, to_json
 
 # The keys of a run in `argus runs --format json` and the columns of its CSV, in this order when
@@ -114,7 +115,14 @@ def trace_view(summary: dict[str, Any], hops: list[dict[str, Any]]) -> Group:
     A hop hangs under the hop at its `parent_position`; a top-level hop under the run. A skipped
     hop has no position and no parent in the metrics' sense: it hangs under the hop whose span
     it names as parent, when that hop is shown, else under the run.
+    Control characters in ids and messages are shown escaped (escaping.py).
     """
+    summary = shown_all(summary)
+    # The error is cut to one line first (error_line), then escaped in _hop_label.
+    hops = [
+        shown_all({k: v for k, v in h.items() if k != "error"}) | {"error": h["error"]}
+        for h in hops
+    ]
     tree = Tree(_run_head(summary, hops))
     by_position: dict[int, Tree] = {}
     by_span: dict[str, Tree] = {}
@@ -184,7 +192,8 @@ def _hop_label(hop: dict[str, Any]) -> Text:
     status_style = {"success": "green", "error": "bold red", "skipped": "dim"}[hop["status"]]
     text.append(f"  {hop['status']}", style="yellow" if handled else status_style)
     if hop["error"]:
-        text.append(f" ({error_line(hop['error'])})", style="yellow" if handled else "red")
+        error = shown(error_line(hop["error"]))
+        text.append(f" ({error})", style="yellow" if handled else "red")
     if handled:
         text.append(" handled by its caller", style="yellow")
     if hop["wrong"]:
