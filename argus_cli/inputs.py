@@ -99,6 +99,24 @@ def resolve_inputs(
     return sources
 
 
+def named_files(inputs: Sequence[str]) -> list[Path]:
+    """The files `inputs` name, found as `resolve_inputs` finds them, without opening any.
+
+    For a writer to refuse a target that is one of its inputs (`-` and pipes name no file).
+    """
+    files: list[Path] = []
+    for item in inputs:
+        if item == STDIN:
+            continue
+        if os.path.isdir(item):
+            files.extend(path for path, _ in _folder_files(Path(item)))
+        elif os.path.isfile(item):
+            files.append(Path(item))
+        elif not os.path.exists(item) and glob.has_magic(item):
+            files.extend(Path(m) for m in glob.glob(item, recursive=True) if os.path.isfile(m))
+    return files
+
+
 def _folder_sources(
     root: Path, since: datetime | None = None, until: datetime | None = None
 ) -> Iterator[Source]:

@@ -15,6 +15,7 @@ import pytest
 from tracebook import TRACE_A, write_jsonl
 from typer.testing import CliRunner
 
+from argus_cli.cli import app
 from argus_cli.converting import convert
 from argus_cli.diagnostics import InputError
 from argus_cli.inputs import _TEMP_FILES, resolve_inputs
@@ -162,3 +163,45 @@ def _closed_stdin() -> None:
 def runner(monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     return CliRunner()
+
+
+def refused(runner, args: list[str]) -> str:
+    result = runner.invoke(app, ["convert", *args])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("argus: error: -o "), lines
+    return lines[0]
+
+
+def test_convert_refuses_to_write_over_its_input(tmp_path, runner, monkeypatch):
+    trace = write_jsonl(tmp_path / "x.jsonl", [*TRACE_A, "not json"])  # convert drops that line
+    before = trace.read_bytes()
+    assert "is one of the inputs" in refused(runner, [str(trace), "-o", str(trace)])
+    monkeypatch.chdir(tmp_path)
+    refused(runner, ["x.jsonl", "-o", "./sub/../x.jsonl"])
+    os.symlink(trace, tmp_path / "link.jsonl")
+    refused(runner, ["x.jsonl", "-o", "link.jsonl"])  # resolved through the symlink
+    os.link(trace, tmp_path / "hard.jsonl")
+    refused(runner, ["x.jsonl", "-o", "hard.jsonl"])  # the same file under another name
+    refused(runner, [str(tmp_path), "-o", "x.jsonl"])  # found in a folder
+    refused(runner, ["x.json[l]", "-o", "x.jsonl"])  # found by a glob
+    assert trace.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hard.jsonl", "link.jsonl", "x.jsonl"]
+
+
+def test_convert_refuses_a_dataset_folder_that_holds_an_input(tmp_path, runner):
+    folder = tmp_path / "ds"
+    (folder / "date=2026-04-01").mkdir(parents=True)
+    trace = write_jsonl(folder / "date=2026-04-01" / "t.jsonl", TRACE_A)
+    before = trace.read_bytes()
+    line = refused(runner, [str(folder), "-o", str(folder), "--partition", "--overwrite"])
+    assert "holds an input" in line
+    refused(runner, [str(trace), "-o", str(tmp_path), "--partition", "--overwrite"])
+    assert trace.read_bytes() == before
+
+
+def test_convert_to_a_new_file_beside_its_input_still_works(tmp_path, runner):
+    trace = write_jsonl(tmp_path / "x.jsonl", TRACE_A)
+    result = runner.invoke(app, ["convert", str(trace), "-o", str(tmp_path / "y.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "y.jsonl").exists()
