@@ -50,7 +50,7 @@ def test_a_failed_row_group_raises_at_the_write_and_leaves_no_part(tmp_path, ful
     sink.flush()  # nothing is left to write, and the failure was seen: no second error
 
 
-def test_a_failed_flush_at_a_fork_raises_at_the_next_call(tmp_path, full_disk):
+def test_a_failed_flush_at_a_fork_raises_at_the_next_call(tmp_path, monkeypatch, full_disk):
     sink = ParquetSink(tmp_path / "t.parquet")
     sink.write(record("r1"))
     flush_pending()  # what os.fork runs first: it must not raise there
@@ -58,6 +58,10 @@ def test_a_failed_flush_at_a_fork_raises_at_the_next_call(tmp_path, full_disk):
     with pytest.raises(SinkError, match="1 record"):
         sink.write(record("r2"))
     sink.write(record("r3"))  # the failure was raised once; the sink goes on
+    monkeypatch.undo()  # the disk has room again
+    sink.flush()
+    [part] = sink.parts
+    assert pq.read_table(part).column("run_id").to_pylist() == ["r3"]
 
 
 def test_a_failed_flush_raises_from_finalize(tmp_path, full_disk):
@@ -115,6 +119,28 @@ def test_an_uncaught_exception_keeps_its_traceback_and_status(tmp_path):
     assert done.returncode == 1
     assert "RuntimeError: boom" in done.stderr and "3 record(s) could not be written" in done.stderr
     assert "Exception ignored" not in done.stderr
+
+
+def test_a_multiprocessing_worker_that_cannot_write_exits_1(tmp_path):
+    done = run_script(
+        tmp_path,
+        """
+        import multiprocessing
+
+        def work(folder):
+            tracer = AgentTracer("w", path=folder)
+            with tracer.hop("a"):
+                pass
+
+        if __name__ == "__main__":
+            worker = multiprocessing.get_context("fork").Process(target=work, args=(sys.argv[1],))
+            worker.start()
+            worker.join()
+            print("worker", worker.exitcode)
+        """,
+    )
+    assert done.stdout.splitlines() == ["recorded", "worker 1"]
+    assert done.stderr.count("could not be written") == 2  # the worker's part, then the parent's
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes to a read-only folder")
