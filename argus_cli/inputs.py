@@ -225,10 +225,13 @@ def _scan_path(path: str) -> str:
     if not _GLOB_CHARS.search(absolute):
         return absolute
     if "\\" in absolute:
-        folder = tempfile.mkdtemp(prefix="argus-link-")
-        _TEMP_FILES.append(folder)
-        link = os.path.join(folder, "trace")
-        os.symlink(absolute, link)
+        try:
+            folder = tempfile.mkdtemp(prefix="argus-link-")
+            _TEMP_FILES.append(folder)
+            link = os.path.join(folder, "trace")
+            os.symlink(absolute, link)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
         _TEMP_FILES.append(link)
         return link
     return _GLOB_CHARS.sub(r"[\1]", absolute)
