@@ -32,6 +32,7 @@ import duckdb
 from argus_cli.analysis import open_trace
 from argus_cli.diagnostics import InputError, UsageError
 from argus_cli.importers import HopSpans, SourceFormat
+from argus_cli.inputs import named_files
 from argus_cli.loading import TRACE_SUFFIXES
 from argus_cli.schema import FIELDS
 
@@ -113,6 +114,29 @@ def check_folder(output: str, overwrite: bool) -> None:
         raise UsageError(f"-o {output}: --overwrite refused, the folder holds {foreign}")
 
 
+def refuse_own_input(inputs: Sequence[str], output: str, dataset: bool) -> None:
+    """Refuse a target that is one of the inputs, or a dataset folder that holds one.
+
+    Compared by resolved path (symlinks, `..`) and by file identity (hard links), before
+    anything is read or written: argus never writes over a user's trace.
+    """
+    target = Path(os.path.realpath(output))
+    for path in named_files(inputs):
+        source = Path(os.path.realpath(path))
+        same = source == target
+        if not same and target.exists():
+            with contextlib.suppress(OSError):
+                same = os.path.samefile(source, target)
+        if same:
+            raise UsageError(
+                f"-o {output}: is one of the inputs ({path}); argus never writes over it"
+            )
+        if dataset and source.is_relative_to(target):
+            raise UsageError(
+                f"-o {output}: the folder holds an input ({path}); write the dataset elsewhere"
+            )
+
+
 def convert(
     inputs: Sequence[str],
     output: str,
@@ -127,6 +151,7 @@ def convert(
 ) -> Converted:
     """Load the inputs (any format) and write their records to `output`: a file or a dataset."""
     dataset = is_dataset(output, partition)
+    refuse_own_input(inputs, output, dataset)
     if dataset:  # a bad target is refused before anything is read
         check_folder(output, overwrite)
     else:

@@ -1,8 +1,11 @@
 """Which files a load reads: the inputs resolved to an ordered list of `Source`s.
 
 Files, folders, globs and `-` (stdin, copied to a temporary file: DuckDB reads files, and stdin
-can be read once). Below a folder, `key=value` folders become fields (hive partitions), and with
-`--since`/`--until` a `date=` folder out of range is skipped before any of its files is opened.
+can be read once; so is a FIFO or process substitution, `<(cat t.jsonl)`). Only a glob the user
+typed is expanded, here; every file found is then handed to DuckDB as a literal path
+(`Source.scan`), so a file named `s*.jsonl` is read as that one file and never as a pattern.
+Below a folder, `key=value` folders become fields (hive partitions), and with `--since`/`--until`
+a `date=` folder out of range is skipped before any of its files is opened.
 A file's format is decided by its first bytes, so a misnamed file still loads; OTLP and Langfuse
 exports are recognised by `importers.detect_format`.
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -47,6 +51,12 @@ class Source:
     gzip: bool = False
     hive: tuple[tuple[str, str], ...] = ()
     hop_spans: HopSpans = "agents"  # which spans an importer makes hops
+    # The path DuckDB's readers are given: `path` escaped, as they expand glob patterns.
+    scan: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.scan:
+            object.__setattr__(self, "scan", _scan_path(self.path))
 
 
 def resolve_inputs(
@@ -64,7 +74,9 @@ def resolve_inputs(
     sources: list[Source] = []
     for item in inputs:
         if item == STDIN:
-            sources.append(_stdin_source(stdin if stdin is not None else sys.stdin.buffer))
+            if stdin is None and sys.stdin is not None:
+                stdin = sys.stdin.buffer
+            sources.append(_stdin_source(stdin))
         elif os.path.isdir(item):
             found = list(_folder_sources(Path(item), since, until))
             if not found and any(True for _ in _folder_files(Path(item))):
@@ -72,6 +84,8 @@ def resolve_inputs(
             if not found:
                 raise InputError(f"{item}: folder has no trace files ({', '.join(TRACE_SUFFIXES)})")
             sources.extend(found)
+        elif os.path.exists(item) and not os.path.isfile(item):
+            sources.append(_spooled_source(item))  # a FIFO, <(...), /dev/stdin: read it once
         elif os.path.exists(item):
             sources.append(_file_source(Path(item), item))
         elif glob.has_magic(item):
@@ -85,6 +99,24 @@ def resolve_inputs(
     return sources
 
 
+def named_files(inputs: Sequence[str]) -> list[Path]:
+    """The files `inputs` name, found as `resolve_inputs` finds them, without opening any.
+
+    For a writer to refuse a target that is one of its inputs (`-` and pipes name no file).
+    """
+    files: list[Path] = []
+    for item in inputs:
+        if item == STDIN:
+            continue
+        if os.path.isdir(item):
+            files.extend(path for path, _ in _folder_files(Path(item)))
+        elif os.path.isfile(item):
+            files.append(Path(item))
+        elif not os.path.exists(item) and glob.has_magic(item):
+            files.extend(Path(m) for m in glob.glob(item, recursive=True) if os.path.isfile(m))
+    return files
+
+
 def _folder_sources(
     root: Path, since: datetime | None = None, until: datetime | None = None
 ) -> Iterator[Source]:
@@ -95,8 +127,7 @@ def _folder_sources(
     for path, hive in _folder_files(root):
         if _pruned(dict(hive).get("date"), since, until):
             continue
-        source = _file_source(path, str(path))
-        yield Source(source.path, source.display, source.format, source.gzip, hive)
+        yield replace(_file_source(path, str(path)), hive=hive)
 
 
 def _folder_files(root: Path) -> Iterator[tuple[Path, tuple[tuple[str, str], ...]]]:
@@ -147,23 +178,77 @@ def _file_source(path: Path, display: str) -> Source:
     return Source(str(path), display, "jsonl", gzip=head.startswith(GZIP_MAGIC))
 
 
-def _stdin_source(stream: BinaryIO) -> Source:
+def _stdin_source(stream: BinaryIO | None) -> Source:
     """Copy stdin to a private temporary file: DuckDB reads files, and stdin can be read once."""
+    if stream is None:  # `argus report - <&-`: Python sets sys.stdin to None
+        raise InputError("-: stdin is closed, nothing to read")
+    return _spool(stream, "<stdin>", "-")
+
+
+def _spooled_source(item: str) -> Source:
+    """A named input that is not a regular file (a FIFO, `<(...)`): copied once, then read."""
+    try:
+        with open(item, "rb") as stream:
+            return _spool(stream, item, item)
+    except OSError as exc:
+        raise InputError(f"{item}: cannot read ({exc.strerror or exc})") from None
+
+
+def _spool(stream: BinaryIO, display: str, name: str) -> Source:
     handle = tempfile.NamedTemporaryFile(prefix="argus-stdin-", delete=False)  # noqa: SIM115
-    with handle:
-        shutil.copyfileobj(stream, handle)
-    source = _file_source(Path(handle.name), "<stdin>")
     _TEMP_FILES.append(handle.name)
-    return source
+    try:
+        with handle:
+            shutil.copyfileobj(stream, handle)
+    except OSError as exc:  # EBADF, EISDIR, EIO: the stream cannot be read
+        raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    except ValueError:  # a closed file object
+        raise InputError(f"{name}: cannot read (closed)") from None
+    return _file_source(Path(handle.name), display)
+
+
+# The characters DuckDB's file readers expand as a pattern in a path.
+_GLOB_CHARS = re.compile(r"([*?\[])")
+
+
+def _scan_path(path: str) -> str:
+    """`path` as DuckDB's read_json/read_csv/read_parquet read it as one literal file.
+
+    Those readers expand `*`, `?`, `[...]` and `**` in any path they are given (there is no
+    option to turn that off), so a name holding one is bracket-escaped: `[*]`, `[?]`, `[[]`,
+    which matches only that character, and the file, not its pattern, is read. The path is made
+    absolute first, so no file name is taken for a URL or `~`. DuckDB cannot match a backslash
+    in a name with glob characters (its matcher treats it as a separator), so such a file is
+    read through a temporary symlink with a plain name instead.
+    """
+    absolute = os.path.abspath(path)
+    if not _GLOB_CHARS.search(absolute):
+        return absolute
+    if "\\" in absolute:
+        try:
+            folder = tempfile.mkdtemp(prefix="argus-link-")
+            _TEMP_FILES.append(folder)
+            link = os.path.join(folder, "trace")
+            os.symlink(absolute, link)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        _TEMP_FILES.append(link)
+        return link
+    return _GLOB_CHARS.sub(r"[\1]", absolute)
 
 
 _TEMP_FILES: list[str] = []
 
 
 def _remove_temp_files() -> None:
+    """Spooled copies of stdin and FIFOs, and symlinks (and their folders), newest first."""
     while _TEMP_FILES:
+        name = _TEMP_FILES.pop()
         with contextlib.suppress(OSError):
-            os.unlink(_TEMP_FILES.pop())
+            if os.path.isdir(name) and not os.path.islink(name):
+                os.rmdir(name)
+            else:
+                os.unlink(name)
 
 
 def _with_format(source: Source, forced: SourceFormat | None, hop_spans: HopSpans) -> Source:

@@ -22,6 +22,15 @@ included) and before `os.fork`, so no child inherits an open part. Until it is c
 lives under a hidden `.inprogress` name, which the loader skips, so a reader of the folder never
 meets a half-written file; a process killed with SIGKILL loses its open part (use JSON Lines when
 every record must survive that). Records after a `flush()` go to a new part.
+
+A part that cannot be written (a full or read-only disk) is never lost quietly: the records
+buffered and the part's `.inprogress` file are dropped, and a `SinkError` names how many records
+were lost. A `write` or `flush` that fails raises it; a flush at a fork raises it at the sink's
+next call; at interpreter exit it is one line on stderr and the process exits 1 (as an uncaught
+exception would) instead of 0. Exit handlers cannot set the exit status, so the exit handler
+flushes stdout and stderr and ends the process with `os._exit(1)`: unless it is already ending
+with an uncaught exception (status 1 already), and skipping the exit handlers registered
+before this module was imported.
 """
 
 from __future__ import annotations
@@ -36,7 +45,7 @@ import sys
 import threading
 import uuid
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -233,6 +242,13 @@ def _violation(item: str | Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+class SinkError(OSError):
+    """Records a sink could not write: they are lost, and the part file holding them removed."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
 class ParquetSink:
     """One writer's part files in a Parquet folder; see the module docstring for the lifecycle."""
 
@@ -247,6 +263,8 @@ class ParquetSink:
         self._writer: Any = None
         self._file: BinaryIO | None = None  # the open part, written through our own descriptor
         self._part: str | None = None  # the open part's final name
+        self._part_rows = 0  # rows already written into the open part
+        self._failed: SinkError | None = None  # a flush at a fork failed: raised at next call
         self.parts: list[Path] = []  # closed part files written by this sink, in order
 
     @property
@@ -259,25 +277,71 @@ class ParquetSink:
             self._after_fork()
         _ensure_exit_flush()
         with self._lock:
+            self._raise_failed()
             self._rows.append(row)
             _PENDING.add(self)
             if len(self._rows) >= self.rows_per_group:
-                self._write_group()
+                self._guarded(self._write_group)
 
     def flush(self) -> None:
         """Write the buffered rows and close the part, so the folder reads as a whole trace."""
         if self._pid != os.getpid():
             self._after_fork()
         with self._lock:
-            self._write_group()
-            if self._writer is not None and self._file is not None and self._part is not None:
-                self._writer.close()
-                self._file.close()
-                final = self._path / self._part
-                os.replace(self._inprogress(self._part), final)
-                self.parts.append(final)
-                self._writer = self._file = self._part = None
+            self._raise_failed()
+            self._guarded(self._close_part)
             _PENDING.discard(self)
+
+    def _close_part(self) -> None:
+        self._write_group()
+        if self._writer is not None and self._file is not None and self._part is not None:
+            self._writer.close()
+            self._file.close()
+            final = self._path / self._part
+            os.replace(self._inprogress(self._part), final)
+            self.parts.append(final)
+            self._writer = self._file = self._part = None
+            self._part_rows = 0
+
+    def _guarded(self, step: Callable[[], None]) -> None:
+        """Run a step that writes; if it fails, drop the part and raise a SinkError (lock held).
+
+        A row group half written leaves the part unreadable, so the records of the whole part
+        and the buffered ones are lost: the `.inprogress` file goes, and the error counts them.
+        """
+        try:
+            step()
+        except Exception as exc:
+            lost = self._part_rows + len(self._rows)
+            self._drop_part()
+            reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc) or repr(exc)
+            error = SinkError(
+                exc.errno if isinstance(exc, OSError) else None,
+                f"{self._path}: {lost} record(s) could not be written ({reason}); they are lost",
+            )
+            raise error from exc
+
+    def _drop_part(self) -> None:
+        part, handle, writer = self._part, self._file, self._writer
+        self._rows = []
+        self._writer = self._file = self._part = None
+        self._part_rows = 0
+        _PENDING.discard(self)
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.close()
+            writer.is_open = False  # else pyarrow's __del__ tries the footer again
+        if handle is not None:
+            with contextlib.suppress(Exception):  # its buffered bytes cannot be written either
+                handle.close()
+        if part is not None:
+            with contextlib.suppress(OSError):
+                self._inprogress(part).unlink()
+
+    def _raise_failed(self) -> None:
+        if self._failed is not None:
+            error, self._failed = self._failed, None
+            raise error
 
     def close(self) -> None:
         self.flush()
@@ -300,6 +364,7 @@ class ParquetSink:
             self._file = open(self._inprogress(self._part), "wb")  # noqa: SIM115 - closed in flush
             self._writer = pq.ParquetWriter(self._file, schema, compression="zstd")
         self._writer.write_table(table)
+        self._part_rows += len(self._rows)
         self._rows.clear()
 
     def _after_fork(self) -> None:
@@ -325,10 +390,40 @@ _INHERITED: list[Any] = []
 
 
 def flush_pending() -> None:
-    """Close every open part: at interpreter exit, and before a fork so no child inherits one."""
+    """Close every open part before a fork, so no child inherits one.
+
+    A part that cannot be written is kept as the sink's error, raised at its next call.
+    """
     for sink in list(_PENDING):
         if sink._pid == os.getpid():
+            try:
+                sink.flush()
+            except SinkError as error:
+                sink._failed = error
+                _PENDING.add(sink)  # so that exit reports it if no later call does
+
+
+def _flush_at_exit() -> None:
+    """Close every open part as the process ends; a part that cannot be written fails it.
+
+    One line on stderr per sink, its `.inprogress` file removed, and exit status 1 rather
+    than 0 (see the module docstring for why `os._exit`).
+    """
+    failed = False
+    for sink in list(_PENDING):
+        if sink._pid != os.getpid():
+            continue
+        try:
             sink.flush()
+        except SinkError as error:
+            sys.stderr.write(f"argus: {error.strerror}\n")
+            failed = True
+    if failed and getattr(sys, "last_value", None) is None:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                if stream is not None:
+                    stream.flush()
+        os._exit(1)
 
 
 _EXIT_FLUSH_PID = 0
@@ -343,8 +438,8 @@ def _ensure_exit_flush() -> None:
     _EXIT_FLUSH_PID = os.getpid()
     mp_util = sys.modules.get("multiprocessing.util")
     if mp_util is not None:
-        mp_util.Finalize(None, flush_pending, exitpriority=10)
+        mp_util.Finalize(None, _flush_at_exit, exitpriority=10)
 
 
-atexit.register(flush_pending)
+atexit.register(_flush_at_exit)
 os.register_at_fork(before=flush_pending)

@@ -214,7 +214,7 @@ def _lines_sql(source: Source) -> str:
     if source.format in ("otlp", "langfuse"):  # its text lines, mapped to SPEC records
         text = _lines_sql(replace(source, format="jsonl"))
         return import_sql(source.format, text, source.hop_spans)
-    path = _lit(source.path)
+    path = _lit(source.scan)
     if source.format == "parquet":
         return (
             # The row number is DuckDB's, not the record's: keep it out of the JSON.
@@ -298,7 +298,7 @@ def _fast_stage_sql(source: Source, file_index: int, fields: Sequence[Field]) ->
     )
     compression = "gzip" if source.gzip else "none"
     scan = (
-        f"read_json({_lit(source.path)}, format = 'newline_delimited', records = true, "
+        f"read_json({_lit(source.scan)}, format = 'newline_delimited', records = true, "
         f"columns = {columns}, compression = {_lit(compression)}, "
         f"maximum_object_size = {MAX_LINE_BYTES}, hive_partitioning = false)"
     )
@@ -320,7 +320,7 @@ def _parquet_stage_sql(
     None when a column has a type the SPEC field cannot take as it is: the file then goes the
     JSON way, which names each bad row.
     """
-    scan = f"read_parquet({_lit(source.path)}, hive_partitioning = false)"
+    scan = f"read_parquet({_lit(source.scan)}, hive_partitioning = false)"
     types = dict(
         (name, type_)
         for name, type_, *_ in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()

@@ -120,9 +120,10 @@ def test_cli_convert_failures_write_nothing(runner, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_converting_over_an_input_is_safe(tmp_path):
-    path = write_jsonl(tmp_path / "t.jsonl", TRACE_A)
-    before = numbers(path)
-    convert([str(path)], str(path), quiet=True)
-    assert numbers(path) == before
+def test_converting_over_an_input_is_refused(tmp_path):
+    path = write_jsonl(tmp_path / "t.jsonl", [*TRACE_A, "not json"])
+    before = path.read_bytes()
+    with pytest.raises(UsageError, match="is one of the inputs"):
+        convert([str(path)], str(path), quiet=True)
+    assert path.read_bytes() == before  # not even its malformed line dropped
     assert [p.name for p in tmp_path.iterdir()] == ["t.jsonl"]  # no temporary file left
