@@ -33,9 +33,8 @@ import duckdb
 from argus_cli.diagnostics import BadRecord, InputError
 from argus_cli.importers import import_sql, no_hops_message
 from argus_cli.inputs import Source, _size
-from argus_cli.schema import Field
+from argus_cli.schema import FIELDS, Field
 from argus_cli.validation import (
-    _FAST_TYPES,
     _digest,
     _error_sql,
     _lit,
@@ -238,7 +237,8 @@ def _stage_sql(source: Source, file_index: int, keep_raw: bool, fields: Sequence
     """One pass over one file: every line parsed once, typed, and given its error or NULL."""
     raw = "_raw"
     if source.hive:
-        hive_json = json.dumps(dict(source.hive), ensure_ascii=False)
+        hive = {k: v for k, v in source.hive if k not in _OTHER_FIELDS}
+        hive_json = json.dumps(hive, ensure_ascii=False)
         # Fields in the record win over the folder names (json_merge_patch: right side wins).
         raw = f"CASE WHEN is_object THEN json_merge_patch({_lit(hive_json)}, _raw) ELSE _raw END"
     record = f", CAST(try(CAST({raw} AS JSON)) AS JSON) AS record" if keep_raw else ""
@@ -279,18 +279,20 @@ def _facts_sql(stage_sql: str, source: Source) -> str:
 
 
 def _fast_stage_sql(source: Source, file_index: int, fields: Sequence[Field]) -> str:
-    """A clean JSON Lines file in one parallel typed scan; any error sends it to the slow path.
+    """A clean JSON Lines file in one parallel scan; any error sends it to the slow path.
 
-    Its `_line` is left NULL: a clean file's records are numbered from their row ids when the
-    relations are built, and a file with an error is recounted line by line anyway.
+    `read_json` hands over each field as its JSON fragment, so the record is typed by the very
+    SQL the line-by-line path uses (validation._value_sql): the rule is the same by
+    construction. Its `_line` is left NULL: a clean file's records are numbered from their row
+    ids when the relations are built, and a file with an error is recounted line by line anyway.
     """
-    columns = "{" + ", ".join(f"{_lit(f.name)}: {_lit(_FAST_TYPES[f.shape])}" for f in fields) + "}"
-    hive = dict(source.hive)  # folder values fill fields the record leaves out
+    columns = "{" + ", ".join(f"{_lit(f.name)}: 'JSON'" for f in fields) + "}"
+    hive = _hive_fields(source)  # folder values fill fields the record leaves out
     pack = (
         "{"
         + ", ".join(
-            f"{_lit(f.name)}: coalesce({_q(f.name)}, {_lit(hive[f.name])})"
-            if f.name in hive and f.shape == "string"
+            f"{_lit(f.name)}: coalesce({_q(f.name)}, CAST(to_json({_lit(hive[f.name])}) AS JSON))"
+            if f.name in hive
             else f"{_lit(f.name)}: {_q(f.name)}"
             for f in fields
         )
@@ -303,13 +305,23 @@ def _fast_stage_sql(source: Source, file_index: int, fields: Sequence[Field]) ->
         f"maximum_object_size = {MAX_LINE_BYTES}, hive_partitioning = false)"
     )
     typed = (
-        f"SELECT true AS is_object, j, {_staged_columns(fields, fast=True)} FROM ("
+        f"SELECT true AS is_object, j, {_staged_columns(fields)} FROM ("
         f"SELECT {pack} AS j FROM {scan})"
     )
     return (
         f"SELECT {file_index} AS _file_index, CAST(NULL AS BIGINT) AS _line, "
         f"* EXCLUDE (is_object, j), {_error_sql(fields)} AS _error FROM ({typed})"
     )
+
+
+_STRING_FIELDS = frozenset(f.name for f in FIELDS if f.shape == "string")
+_OTHER_FIELDS = frozenset(f.name for f in FIELDS) - _STRING_FIELDS
+
+
+def _hive_fields(source: Source) -> dict[str, str]:
+    """The folder values (`key=value`) that fill SPEC fields a record leaves out: only string
+    fields (a folder name is text; `seq=3` does not make every record in it malformed)."""
+    return {k: v for k, v in source.hive if k in _STRING_FIELDS}
 
 
 def _parquet_stage_sql(
@@ -325,7 +337,7 @@ def _parquet_stage_sql(
         (name, type_)
         for name, type_, *_ in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
     )
-    hive = dict(source.hive)
+    hive = _hive_fields(source)
     raw, values = [], []
     for f in fields:
         column = _q(f.name)
@@ -334,8 +346,8 @@ def _parquet_stage_sql(
             if value is None:
                 return None
             raw.append(f"{_lit(f.name)}: {column}")
-        elif f.name in hive and f.shape == "string":
-            value = _lit(hive[f.name])
+        elif f.name in hive:
+            value = _parquet_value_sql(f, _lit(hive[f.name]), "VARCHAR") or "NULL"
             raw.append(f"{_lit(f.name)}: {value}")
         else:
             value = "NULL"
@@ -343,7 +355,7 @@ def _parquet_stage_sql(
         if f.name == "kind":
             value = f"coalesce({value}, 'hop')"
         elif f.name == "status":
-            value = f"coalesce({value}, 'success')"
+            value = f"coalesce(lower({value}), 'success')"
         values.append(f"{value} AS {column}")
     typed = f"SELECT true AS is_object, {{{', '.join(raw)}}} AS j, {', '.join(values)} FROM {scan}"
     return (
