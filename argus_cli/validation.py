@@ -87,6 +87,12 @@ def _finite(value: str, f: Field) -> str:
     return f"isfinite({value})" + (f" AND {value} >= 0" if f.nonnegative else "")
 
 
+def _unit(value: str) -> str:
+    """A number in [0, 1]. (`isfinite` first: DuckDB folds a comparison on a Parquet column by
+    its statistics, which leave NaN out, so `NaN BETWEEN 0 AND 1` alone can come out true.)"""
+    return f"(isfinite({value}) AND {value} BETWEEN 0 AND 1)"
+
+
 def _value_sql(f: Field, x: str | None = None) -> str:
     """SQL that turns the field's JSON fragment (`j.name` by default) into its typed value,
     NULL where it breaks the rule (`_error_sql` then names the field)."""
@@ -101,7 +107,8 @@ def _value_sql(f: Field, x: str | None = None) -> str:
             number = f"TRY_CAST({x} AS DOUBLE)"
             whole = (
                 f"CASE WHEN {t} IN ('BIGINT', 'UBIGINT') THEN TRY_CAST({x} AS BIGINT) "
-                f"WHEN {t} = 'DOUBLE' AND {number} = floor({number}) AND abs({number}) < 9e18 "
+                f"WHEN {t} = 'DOUBLE' AND isfinite({number}) AND {number} = floor({number}) "
+                f"AND abs({number}) < 9e18 "
                 f"THEN CAST({number} AS BIGINT) END"
             )
             if not f.nonnegative:
@@ -112,7 +119,7 @@ def _value_sql(f: Field, x: str | None = None) -> str:
             return f"CASE WHEN {t} IN {_NUMBER} AND {_finite(number, f)} THEN {number} END"
         case "unit":
             number = f"TRY_CAST({x} AS DOUBLE)"
-            return f"CASE WHEN {t} IN {_NUMBER} AND {number} BETWEEN 0 AND 1 THEN {number} END"
+            return f"CASE WHEN {t} IN {_NUMBER} AND {_unit(number)} THEN {number} END"
         case "bool":
             return f"CASE WHEN {t} = 'BOOLEAN' THEN CAST({x} AS BOOLEAN) END"
         case "timestamp":
@@ -129,7 +136,7 @@ def _value_sql(f: Field, x: str | None = None) -> str:
             entries = f"map_values(json_transform({x}, '\"MAP(VARCHAR, JSON)\"'))"
             return (
                 f"CASE WHEN {t} = 'OBJECT' AND len(list_filter({entries}, lambda v: "
-                f"json_type(v) NOT IN {_NUMBER} OR TRY_CAST(v AS DOUBLE) NOT BETWEEN 0 AND 1)) = 0 "
+                f"json_type(v) NOT IN {_NUMBER} OR NOT {_unit('TRY_CAST(v AS DOUBLE)')})) = 0 "
                 f"THEN json_transform({x}, '\"MAP(VARCHAR, DOUBLE)\"') END"
             )
         case "strings":
@@ -261,7 +268,7 @@ def _parquet_value_sql(f: Field, x: str, type_: str) -> str | None:
             return f"CASE WHEN {whole} >= 0 THEN {whole} END" if f.nonnegative else whole
         case "int" if type_ in ("FLOAT", "DOUBLE"):
             n = f"CAST({x} AS DOUBLE)"
-            ok = f"{n} = floor({n}) AND abs({n}) < 9e18"
+            ok = f"isfinite({n}) AND {n} = floor({n}) AND abs({n}) < 9e18"
             ok += f" AND {n} >= 0" if f.nonnegative else ""
             return f"CASE WHEN {ok} THEN CAST({n} AS BIGINT) END"
         case "float" if number:
@@ -269,7 +276,7 @@ def _parquet_value_sql(f: Field, x: str, type_: str) -> str | None:
             return f"CASE WHEN {_finite(n, f)} THEN {n} END"
         case "unit" if number:
             n = f"CAST({x} AS DOUBLE)"
-            return f"CASE WHEN {n} BETWEEN 0 AND 1 THEN {n} END"
+            return f"CASE WHEN {_unit(n)} THEN {n} END"
         case "bool" if type_ == "BOOLEAN":
             return x
         case "timestamp" if type_ in ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE"):
@@ -300,7 +307,7 @@ def _parquet_value_sql(f: Field, x: str, type_: str) -> str | None:
             typed = f"CAST({x} AS MAP(VARCHAR, DOUBLE))"
             return (
                 f"CASE WHEN len(list_filter(map_values({typed}), "
-                f"lambda v: v IS NULL OR NOT (v BETWEEN 0 AND 1))) = 0 THEN {typed} END"
+                f"lambda v: v IS NULL OR NOT {_unit('v')})) = 0 THEN {typed} END"
             )
         case "strings" if type_ == "VARCHAR[]":
             return f"CASE WHEN {no_nulls} THEN {x} END"
