@@ -22,7 +22,10 @@ counts what came out (`_check_staged`). loading.py builds the relations from `st
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
+import tempfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -32,7 +35,7 @@ import duckdb
 
 from argus_cli.diagnostics import BadRecord, InputError
 from argus_cli.importers import import_sql, no_hops_message
-from argus_cli.inputs import Source, _size
+from argus_cli.inputs import _TEMP_FILES, Source, _size
 from argus_cli.schema import FIELDS, Field
 from argus_cli.validation import (
     _digest,
@@ -157,13 +160,78 @@ def _stage_files(
                     con.execute(f"CREATE TABLE staged AS {empty} LIMIT 0")
                 if not keep_raw and _try_fast(con, source, index, fields, facts, per_file):
                     continue
-                sql = _stage_sql(source, index, keep_raw, fields)
-                sql = _facts_sql(sql, source) if facts else sql
-                con.execute(f"INSERT INTO staged BY NAME {sql}")
+                _stage_lines(con, source, index, keep_raw, fields, facts, per_file)
         except duckdb.Error as exc:
             raise InputError(
                 f"{source.display}: not a readable trace ({_first_line(exc)})"
             ) from None
+
+
+def _stage_lines(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    index: int,
+    keep_raw: bool,
+    fields: Sequence[Field],
+    facts: bool,
+    per_file: bool,
+) -> None:
+    """A file line by line. A file DuckDB cannot read as text (a byte that is not UTF-8, a gzip
+    stream cut short) is read again through `_rescue`: the lines it can read are staged and the
+    faults are staged as bad records of their own, so one bad line never sinks the file."""
+    sql = _stage_sql(source, index, keep_raw, fields)
+    sql = _facts_sql(sql, source) if facts else sql
+    try:
+        con.execute(f"INSERT INTO staged BY NAME {sql}")
+        return
+    except duckdb.Error:
+        if not per_file:  # the all-files transaction is aborted: stage again file by file
+            raise _FastPathFailed from None
+        if source.format == "parquet":
+            raise
+    readable, faults = _rescue(source)
+    sql = _stage_sql(readable, index, keep_raw, fields)
+    sql = _facts_sql(sql, readable) if facts else sql
+    con.execute(f"INSERT INTO staged BY NAME {sql}")
+    con.executemany(
+        "INSERT INTO staged (_file_index, _line, kind, _error) VALUES (?, ?, 'hop', ?)",
+        [(index, line, reason) for line, reason in faults],
+    )
+
+
+def _rescue(source: Source) -> tuple[Source, list[tuple[int, str]]]:
+    """A text file DuckDB refused, copied with what Python can read of it, and its faults.
+
+    A line that is not UTF-8 is left blank in the copy (line numbers stay the file's) and
+    named; a gzip stream that ends early keeps the lines before the cut, and the cut is named
+    at the line after the last one read.
+    """
+    faults: list[tuple[int, str]] = []
+    handle = tempfile.NamedTemporaryFile(prefix="argus-rescued-", suffix=".jsonl", delete=False)  # noqa: SIM115
+    _TEMP_FILES.append(handle.name)
+    number = 0
+    with handle:
+        try:
+            with gzip.open(source.path) if source.gzip else open(source.path, "rb") as text:
+                for number, line in enumerate(text, start=1):
+                    try:
+                        line.decode("utf-8")
+                    except UnicodeDecodeError as exc:
+                        byte = line[exc.start]
+                        faults.append(
+                            (
+                                number,
+                                f"not UTF-8 text (byte 0x{byte:02x} at column {exc.start + 1})",
+                            )
+                        )
+                        line = b"\n"
+                    handle.write(line if line.endswith(b"\n") else line + b"\n")
+        except (EOFError, OSError, zlib.error) as exc:
+            what = "gzip stream cut short" if source.gzip else "unreadable"
+            faults.append(
+                (number + 1, f"{what} here ({exc}); the {number} line(s) before it were read")
+            )
+    return replace(source, path=handle.name, gzip=False), faults
 
 
 def _try_fast(
@@ -233,6 +301,18 @@ def _lines_sql(source: Source) -> str:
     )
 
 
+# A record with a top-level key twice keeps its last value, as Python's json and jq do (DuckDB's
+# parser keeps the first). Only such a line is rebuilt: its keys and values, in order, with
+# every entry whose key comes again later dropped.
+_LAST_KEY_WINS = (
+    "CASE WHEN try(len(json_keys(_raw)) > len(list_distinct(json_keys(_raw)))) THEN "
+    "CAST(to_json(map_from_entries(list_transform(list_filter("
+    "list_zip(json_keys(_raw), json_extract(_raw, '$.*'), range(1, len(json_keys(_raw)) + 1)), "
+    "lambda e: NOT list_contains(json_keys(_raw)[e[3] + 1:], e[1])), "
+    "lambda e: {'k': e[1], 'v': e[2]}))) AS VARCHAR) ELSE _raw END"
+)
+
+
 def _stage_sql(source: Source, file_index: int, keep_raw: bool, fields: Sequence[Field]) -> str:
     """One pass over one file: every line parsed once, typed, and given its error or NULL."""
     raw = "_raw"
@@ -245,7 +325,8 @@ def _stage_sql(source: Source, file_index: int, keep_raw: bool, fields: Sequence
     lines = _lines_sql(source)
     parsed = (
         f"SELECT _line, _raw, is_object, try(json_transform({raw}, '{_struct_spec(fields)}')) AS j "
-        f"FROM (SELECT _line, _raw, ltrim(_raw) LIKE '{{%' AS is_object FROM ({lines}))"
+        f"FROM (SELECT _line, {_LAST_KEY_WINS} AS _raw, ltrim(_raw) LIKE '{{%' AS is_object "
+        f"FROM ({lines}))"
     )
     typed = f"SELECT _line, _raw, is_object, j, {_staged_columns(fields)} FROM ({parsed})"
     return (
