@@ -317,17 +317,25 @@ def _stage_sql(source: Source, file_index: int, keep_raw: bool, fields: Sequence
     """One pass over one file: every line parsed once, typed, and given its error or NULL."""
     raw = "_raw"
     if source.hive:
-        hive = {k: v for k, v in source.hive if k not in _OTHER_FIELDS}
-        hive_json = json.dumps(hive, ensure_ascii=False)
-        # Fields in the record win over the folder names (json_merge_patch: right side wins).
+        hive_json = json.dumps(dict(source.hive), ensure_ascii=False)
+        # The whole record, for `argus query`: every folder value, the record's own fields win
+        # (json_merge_patch: right side wins).
         raw = f"CASE WHEN is_object THEN json_merge_patch({_lit(hive_json)}, _raw) ELSE _raw END"
     record = f", CAST(try(CAST({raw} AS JSON)) AS JSON) AS record" if keep_raw else ""
     lines = _lines_sql(source)
     parsed = (
-        f"SELECT _line, _raw, is_object, try(json_transform({raw}, '{_struct_spec(fields)}')) AS j "
+        f"SELECT _line, _raw, is_object, try(json_transform(_raw, '{_struct_spec(fields)}')) AS j "
         f"FROM (SELECT _line, {_LAST_KEY_WINS} AS _raw, ltrim(_raw) LIKE '{{%' AS is_object "
         f"FROM ({lines}))"
     )
+    names = {f.name for f in fields}
+    fill = {k: v for k, v in _hive_fields(source).items() if k in names}
+    if fill:  # folder values fill the string fields a record leaves out or null, as on every path
+        update = ", ".join(
+            f"{_q(k)} := coalesce(j.{_q(k)}, CAST(to_json({_lit(v)}) AS JSON))"
+            for k, v in fill.items()
+        )
+        parsed = f"SELECT _line, _raw, is_object, struct_update(j, {update}) AS j FROM ({parsed})"
     typed = f"SELECT _line, _raw, is_object, j, {_staged_columns(fields)} FROM ({parsed})"
     return (
         f"SELECT {file_index} AS _file_index, _line, * EXCLUDE (_line, _raw, is_object, j), "
@@ -396,7 +404,6 @@ def _fast_stage_sql(source: Source, file_index: int, fields: Sequence[Field]) ->
 
 
 _STRING_FIELDS = frozenset(f.name for f in FIELDS if f.shape == "string")
-_OTHER_FIELDS = frozenset(f.name for f in FIELDS) - _STRING_FIELDS
 
 
 def _hive_fields(source: Source) -> dict[str, str]:
@@ -426,7 +433,12 @@ def _parquet_stage_sql(
             value = _parquet_value_sql(f, column, types[f.name])
             if value is None:
                 return None
-            raw.append(f"{_lit(f.name)}: {column}")
+            read = column
+            if f.name in hive:  # a folder value fills a null, as on every path
+                filled = _parquet_value_sql(f, _lit(hive[f.name]), "VARCHAR")
+                value = f"coalesce({value}, {filled})"
+                read = f"coalesce({column}, {_lit(hive[f.name])})"
+            raw.append(f"{_lit(f.name)}: {read}")
         elif f.name in hive:
             value = _parquet_value_sql(f, _lit(hive[f.name]), "VARCHAR") or "NULL"
             raw.append(f"{_lit(f.name)}: {value}")

@@ -279,7 +279,7 @@ def _parquet_value_sql(f: Field, x: str, type_: str) -> str | None:
             return f"CASE WHEN {_unit(n)} THEN {n} END"
         case "bool" if type_ == "BOOLEAN":
             return x
-        case "timestamp" if type_ in ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE"):
+        case "timestamp" if type_.startswith("TIMESTAMP"):
             return f"CAST({x} AS TIMESTAMP)"
         case "timestamp" if number:
             return _epoch_sql(x)

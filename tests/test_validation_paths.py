@@ -252,3 +252,32 @@ def test_epoch_seconds_and_milliseconds(tmp_path, value, expected):
         (got,) = trace.con.execute("SELECT CAST(started_at AS VARCHAR) FROM hops").fetchone()
         assert got == expected
         trace.close()
+
+
+def test_folder_values_fill_the_same_fields_on_every_path(tmp_path):
+    """`key=value` folders fill string fields left out or null; never a number (`seq=3`)."""
+    folder = tmp_path / "workflow_id=wf1" / "seq=3"
+    folder.mkdir(parents=True)
+    _write(
+        folder / "a.jsonl",
+        [
+            {"run_id": "r1", "hop_id": "h"},
+            {"run_id": "r2", "hop_id": "h", "workflow_id": None},
+            {"run_id": "r3", "hop_id": "h", "workflow_id": "own"},
+        ],
+    )
+    table = {"run_id": ["p1", "p2"], "hop_id": ["h", "h"], "workflow_id": [None, "own"]}
+    pq.write_table(pa.table(table), folder / "b.parquet")
+    expected = [
+        ("p1", "wf1", None),
+        ("p2", "own", None),
+        ("r1", "wf1", None),
+        ("r2", "wf1", None),
+        ("r3", "own", None),
+    ]
+    for kwargs in ({"columns": "metrics"}, {"columns": "all"}, {"keep_unknown": True}):
+        trace = load([str(tmp_path)], **kwargs)
+        assert trace.bad == []
+        sql = "SELECT run_id, workflow_id, seq FROM hops ORDER BY run_id"
+        assert trace.con.execute(sql).fetchall() == expected, kwargs
+        trace.close()
