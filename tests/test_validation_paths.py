@@ -281,3 +281,41 @@ def test_folder_values_fill_the_same_fields_on_every_path(tmp_path):
         sql = "SELECT run_id, workflow_id, seq FROM hops ORDER BY run_id"
         assert trace.con.execute(sql).fetchall() == expected, kwargs
         trace.close()
+
+
+number = st.sampled_from([-1000, -1, -0.0, 0, 1e-9, 0.5, 1, 1.5, 1e12, math.nan, math.inf])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "run_id": st.sampled_from(["r1", "r2", "r3"]),
+                "hop_id": st.sampled_from(["a", "b"]),
+                "status": st.sampled_from(["success", "error", "ERROR"]),
+            },
+            optional={
+                "cost_usd": number,
+                "latency_ms": number,
+                "confidence": number,
+                "correct": st.booleans(),
+                "scores": st.dictionaries(
+                    st.sampled_from(["groundedness", "accuracy", "safety"]), number
+                ),
+            },
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_every_g_arvis_value_is_in_0_1(records):
+    """Whatever the costs, latencies, confidences and scores, a G-ARVIS value is in [0, 1]:
+    the values that would push one out (a negative cost, NaN) are malformed records."""
+    from argus_cli.analysis import analyse
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _write(Path(tmp) / "t.jsonl", [GOOD, *records])
+        report = analyse([str(path)], quiet=True)
+    for name, value in report.g_arvis_scores.to_dict().items():
+        assert value is None or 0.0 <= value <= 1.0, (name, value)
