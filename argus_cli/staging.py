@@ -2,18 +2,21 @@
 
 Every input (JSON Lines, gzip, Parquet, folders, globs, stdin, and OTLP or Langfuse exports
 through `importers/`) becomes rows of one staging table, checked and typed field by field in
-SQL; no Python touches a record. Three ways in, one set of checks (`_error_sql`):
+SQL; no Python touches a record of a readable file. Three ways in, one rule (`_error_sql`):
 
-- Clean JSON Lines: one parallel `read_json` scan with explicit column types, chosen so that
-  every SPEC check still works on the typed values (DuckDB's own casts are lenient).
-- Parquet whose column types fit the SPEC fields: read column by column, cast by its types.
+- Clean JSON Lines: one parallel `read_json` scan that hands over each field as its JSON
+  fragment, typed by the same SQL as the line-by-line way (validation._value_sql).
+- Parquet whose column types fit the SPEC fields: read column by column, cast by its types
+  (validation._parquet_value_sql, held to the JSON rule by a property test).
 - Everything else, and any file where a fast path finds a single bad record: read as numbered
   lines of text (Parquet rows as JSON), each parsed once with `json_transform`. This is the way
   that names every malformed record by file and line, so a clean file is parsed once and a
-  dirty one at most twice.
+  dirty one at most twice. A file DuckDB cannot read as text (a byte that is not UTF-8, a gzip
+  stream cut short) is read once more by Python (`_rescue`): its readable lines load, and the
+  fault is a bad record of its own.
 Explicit types also mean no guessing from the first 20,480 records, and files with different
-columns load side by side. `columns="metrics"` reads only the fields the metrics use, and keeps
-of each record only the scalars derived from them (`_HOP_FACTS`).
+columns load side by side. `columns="metrics"` checks every field as the other mode does, and
+keeps of each record only the scalars derived from them (`_HOP_FACTS`).
 
 The rule itself is validation.py's; this module decides which way each file goes, runs it, and
 counts what came out (`_check_staged`). loading.py builds the relations from `staged`.
