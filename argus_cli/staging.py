@@ -230,7 +230,10 @@ def _rescue(source: Source) -> tuple[Source, list[tuple[int, str]]]:
                         line = b"\n"
                     handle.write(line if line.endswith(b"\n") else line + b"\n")
         except (EOFError, OSError, zlib.error) as exc:
-            what = "gzip stream cut short" if source.gzip else "unreadable"
+            if isinstance(exc, EOFError):
+                what = "gzip stream cut short"
+            else:
+                what = "gzip stream unreadable" if source.gzip else "unreadable"
             faults.append(
                 (number + 1, f"{what} here ({exc}); the {number} line(s) before it were read")
             )
