@@ -319,3 +319,30 @@ def test_every_g_arvis_value_is_in_0_1(records):
         report = analyse([str(path)], quiet=True)
     for name, value in report.g_arvis_scores.to_dict().items():
         assert value is None or 0.0 <= value <= 1.0, (name, value)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_convert_then_report_gives_the_numbers_report_gives(runner, tmp_path, suffix):
+    """`convert` keeps exactly the records `report` analyses, so the figures are the same."""
+    from argus_cli.cli import app
+
+    rows = [
+        GOOD,
+        {**GOOD, "run_id": "r2", "correct": "false"},
+        {**GOOD, "run_id": "r3", "status": "ERROR", "cost_usd": 0.5},
+        {**GOOD, "run_id": "r4", "cost_usd": -1000},
+        {**GOOD, "run_id": "r5", "confidence": "0.9"},
+        {**GOOD, "run_id": "r6", "correct": False, "seq": 1.0},
+    ]
+    source = _write(tmp_path / "t.jsonl", rows)
+    converted = tmp_path / f"c{suffix}"
+    assert runner.invoke(app, ["convert", str(source), "-o", str(converted)]).exit_code == 0
+    reports = []
+    for path in (source, converted):
+        result = runner.invoke(app, ["report", str(path), "--json"])
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        report.pop("inputs")
+        reports.append(report)
+    assert reports[0] == reports[1]
+    assert reports[0]["runs"] == 3  # r1, r3 (an error, case-folded) and r6
