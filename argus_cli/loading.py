@@ -269,6 +269,11 @@ def _build_relations(
     """)
 
 
+def _json_path(key: str) -> str:
+    """A JSON path to one top-level key, whatever it holds (`a\\`, `a"b`, `a.b`)."""
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 _RESERVED = frozenset({"position", "_file", "_line", "_order", "record", "kind"})
 
 
@@ -276,7 +281,8 @@ def _unknown_columns(con: duckdb.DuckDBPyConnection, kind: str) -> str:
     """A typed column per unknown top-level key, so `argus query` can select it by name."""
     known = {f.name for f in FIELDS if kind in f.kinds} | _RESERVED
     rows = con.execute(
-        "SELECT key, list(DISTINCT json_type(record, '$.\"' || key || '\"')) FROM ("
+        "SELECT key, list(DISTINCT json_type(record, '$.\"' || replace(replace(key, '\\', "
+        "'\\\\'), '\"', '\\\"') || '\"')) FROM ("
         "SELECT record, unnest(json_keys(record)) AS key FROM staged "
         "WHERE _error IS NULL AND kind = ? AND record IS NOT NULL) GROUP BY key ORDER BY key",
         [kind],
@@ -285,7 +291,7 @@ def _unknown_columns(con: duckdb.DuckDBPyConnection, kind: str) -> str:
     for key, types in rows:
         if key in known:
             continue
-        path = _lit("$." + '"' + key.replace('"', '\\"') + '"')
+        path = _lit(_json_path(key))
         value = f"record->{path}"
         present = set(types) - {"NULL"}
         if present <= {"VARCHAR"}:

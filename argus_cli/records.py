@@ -109,6 +109,7 @@ def payload_hash(value: Any) -> str:
 # Checking fields as they are recorded
 
 _SHAPES: dict[str, Shape] = {f.name: f.shape for f in FIELDS}
+_NONNEGATIVE = frozenset(f.name for f in FIELDS if f.nonnegative)  # as the loader checks them
 _EXPECTED: dict[Shape, str] = {
     "string": "a string",
     "int": "a whole number",
@@ -162,12 +163,16 @@ def check_field(name: str, value: Any) -> Any:
     if shape == "int":
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise _bad(name, shape, value)
+        if name in _NONNEGATIVE and value < 0:
+            raise ValueError(f"field {name!r} must be >= 0, got {value!r}")
         return int(value)
     if shape == "float":
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise _bad(name, shape, value)
         if not math.isfinite(float(value)):
             raise ValueError(f"field {name!r} must be a finite number, got {value!r}")
+        if name in _NONNEGATIVE and value < 0:
+            raise ValueError(f"field {name!r} must be >= 0, got {value!r}")
         return float(value)
     if shape == "unit":
         return _unit(name, value)

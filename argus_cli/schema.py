@@ -41,6 +41,7 @@ class Field:
     shape: Shape
     kinds: tuple[Kind, ...]
     required_for: tuple[Kind, ...] = ()
+    nonnegative: bool = False  # a number that must be >= 0 (costs, tokens, latencies)
 
 
 FIELDS: tuple[Field, ...] = (
@@ -60,10 +61,10 @@ FIELDS: tuple[Field, ...] = (
     Field("confidence", "unit", ("hop",)),
     Field("correct", "bool", ("hop", "outcome"), required_for=("outcome",)),
     Field("scores", "scores", ("hop",)),
-    Field("input_tokens", "int", ("hop",)),
-    Field("output_tokens", "int", ("hop",)),
-    Field("cost_usd", "float", ("hop",)),
-    Field("latency_ms", "float", ("hop",)),
+    Field("input_tokens", "int", ("hop",), nonnegative=True),
+    Field("output_tokens", "int", ("hop",), nonnegative=True),
+    Field("cost_usd", "float", ("hop",), nonnegative=True),
+    Field("latency_ms", "float", ("hop",), nonnegative=True),
     Field("started_at", "timestamp", ("hop",)),
     Field("ended_at", "timestamp", ("hop",)),
     Field("model", "string", ("hop",)),
@@ -80,11 +81,12 @@ FIELDS: tuple[Field, ...] = (
 
 FIELD_NAMES = frozenset(f.name for f in FIELDS)
 
-# What the metrics read (argus_cli/metrics/): `argus report`, `check` and `diff` load only
-# these, which makes the scan narrower and the tables smaller. (`trace`, `query` and
-# `convert` load every field.)
-# Payload hashes and intent checksums are only ever compared, so there they are loaded as
-# "digest": a 64-bit hash of the string instead of 64 hex characters.
+# What the metrics read (argus_cli/metrics/): `argus report`, `check` and `diff` keep only what
+# these give (staging._HOP_FACTS), which makes the tables smaller. (`trace`, `query` and
+# `convert` keep every field.) Every field is still checked in both modes: a record is valid or
+# malformed the same way whatever the command. Strings that are only ever compared (payload
+# hashes, intent checksums, span ids) or not read at all are loaded as "digest": a 64-bit hash
+# of the string instead of the string.
 _METRIC_NAMES = frozenset(
     {
         "kind",
@@ -114,9 +116,10 @@ _METRIC_NAMES = frozenset(
 )
 _COMPARED_ONLY = frozenset({"span_id", "parent_id", "input_hash", "output_hash", "intent_checksum"})
 METRIC_FIELDS: tuple[Field, ...] = tuple(
-    replace(f, shape="digest") if f.name in _COMPARED_ONLY else f
+    replace(f, shape="digest")
+    if f.name in _COMPARED_ONLY or (f.name not in _METRIC_NAMES and f.shape == "string")
+    else f
     for f in FIELDS
-    if f.name in _METRIC_NAMES
 )
 # Payloads are optional and may be large: kept out of the typed tables, reachable in `argus query`.
 PAYLOAD_FIELDS = frozenset({"input", "output"})

@@ -2,18 +2,21 @@
 
 Every input (JSON Lines, gzip, Parquet, folders, globs, stdin, and OTLP or Langfuse exports
 through `importers/`) becomes rows of one staging table, checked and typed field by field in
-SQL; no Python touches a record. Three ways in, one set of checks (`_error_sql`):
+SQL; no Python touches a record of a readable file. Three ways in, one rule (`_error_sql`):
 
-- Clean JSON Lines: one parallel `read_json` scan with explicit column types, chosen so that
-  every SPEC check still works on the typed values (DuckDB's own casts are lenient).
-- Parquet whose column types fit the SPEC fields: read column by column, cast by its types.
+- Clean JSON Lines: one parallel `read_json` scan that hands over each field as its JSON
+  fragment, typed by the same SQL as the line-by-line way (validation._value_sql).
+- Parquet whose column types fit the SPEC fields: read column by column, cast by its types
+  (validation._parquet_value_sql, held to the JSON rule by a property test).
 - Everything else, and any file where a fast path finds a single bad record: read as numbered
   lines of text (Parquet rows as JSON), each parsed once with `json_transform`. This is the way
   that names every malformed record by file and line, so a clean file is parsed once and a
-  dirty one at most twice.
+  dirty one at most twice. A file DuckDB cannot read as text (a byte that is not UTF-8, a gzip
+  stream cut short) is read once more by Python (`_rescue`): its readable lines load, and the
+  fault is a bad record of its own.
 Explicit types also mean no guessing from the first 20,480 records, and files with different
-columns load side by side. `columns="metrics"` reads only the fields the metrics use, and keeps
-of each record only the scalars derived from them (`_HOP_FACTS`).
+columns load side by side. `columns="metrics"` checks every field as the other mode does, and
+keeps of each record only the scalars derived from them (`_HOP_FACTS`).
 
 The rule itself is validation.py's; this module decides which way each file goes, runs it, and
 counts what came out (`_check_staged`). loading.py builds the relations from `staged`.
@@ -22,7 +25,10 @@ counts what came out (`_check_staged`). loading.py builds the relations from `st
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
+import tempfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -32,10 +38,9 @@ import duckdb
 
 from argus_cli.diagnostics import BadRecord, InputError
 from argus_cli.importers import import_sql, no_hops_message
-from argus_cli.inputs import Source, _size
-from argus_cli.schema import Field
+from argus_cli.inputs import _TEMP_FILES, Source, _size
+from argus_cli.schema import FIELDS, Field
 from argus_cli.validation import (
-    _FAST_TYPES,
     _digest,
     _error_sql,
     _lit,
@@ -158,13 +163,81 @@ def _stage_files(
                     con.execute(f"CREATE TABLE staged AS {empty} LIMIT 0")
                 if not keep_raw and _try_fast(con, source, index, fields, facts, per_file):
                     continue
-                sql = _stage_sql(source, index, keep_raw, fields)
-                sql = _facts_sql(sql, source) if facts else sql
-                con.execute(f"INSERT INTO staged BY NAME {sql}")
+                _stage_lines(con, source, index, keep_raw, fields, facts, per_file)
         except duckdb.Error as exc:
             raise InputError(
                 f"{source.display}: not a readable trace ({_first_line(exc)})"
             ) from None
+
+
+def _stage_lines(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    index: int,
+    keep_raw: bool,
+    fields: Sequence[Field],
+    facts: bool,
+    per_file: bool,
+) -> None:
+    """A file line by line. A file DuckDB cannot read as text (a byte that is not UTF-8, a gzip
+    stream cut short) is read again through `_rescue`: the lines it can read are staged and the
+    faults are staged as bad records of their own, so one bad line never sinks the file."""
+    sql = _stage_sql(source, index, keep_raw, fields)
+    sql = _facts_sql(sql, source) if facts else sql
+    try:
+        con.execute(f"INSERT INTO staged BY NAME {sql}")
+        return
+    except duckdb.Error:
+        if not per_file:  # the all-files transaction is aborted: stage again file by file
+            raise _FastPathFailed from None
+        if source.format == "parquet":
+            raise
+    readable, faults = _rescue(source)
+    sql = _stage_sql(readable, index, keep_raw, fields)
+    sql = _facts_sql(sql, readable) if facts else sql
+    con.execute(f"INSERT INTO staged BY NAME {sql}")
+    con.executemany(
+        "INSERT INTO staged (_file_index, _line, kind, _error) VALUES (?, ?, 'hop', ?)",
+        [(index, line, reason) for line, reason in faults],
+    )
+
+
+def _rescue(source: Source) -> tuple[Source, list[tuple[int, str]]]:
+    """A text file DuckDB refused, copied with what Python can read of it, and its faults.
+
+    A line that is not UTF-8 is left blank in the copy (line numbers stay the file's) and
+    named; a gzip stream that ends early keeps the lines before the cut, and the cut is named
+    at the line after the last one read.
+    """
+    faults: list[tuple[int, str]] = []
+    handle = tempfile.NamedTemporaryFile(prefix="argus-rescued-", suffix=".jsonl", delete=False)  # noqa: SIM115
+    _TEMP_FILES.append(handle.name)
+    number = 0
+    with handle:
+        try:
+            with gzip.open(source.path) if source.gzip else open(source.path, "rb") as text:
+                for number, line in enumerate(text, start=1):
+                    try:
+                        line.decode("utf-8")
+                    except UnicodeDecodeError as exc:
+                        byte = line[exc.start]
+                        faults.append(
+                            (
+                                number,
+                                f"not UTF-8 text (byte 0x{byte:02x} at column {exc.start + 1})",
+                            )
+                        )
+                        line = b"\n"
+                    handle.write(line if line.endswith(b"\n") else line + b"\n")
+        except (EOFError, OSError, zlib.error) as exc:
+            if isinstance(exc, EOFError):
+                what = "gzip stream cut short"
+            else:
+                what = "gzip stream unreadable" if source.gzip else "unreadable"
+            faults.append(
+                (number + 1, f"{what} here ({exc}); the {number} line(s) before it were read")
+            )
+    return replace(source, path=handle.name, gzip=False), faults
 
 
 def _try_fast(
@@ -234,19 +307,41 @@ def _lines_sql(source: Source) -> str:
     )
 
 
+# A record with a top-level key twice keeps its last value, as Python's json and jq do (DuckDB's
+# parser keeps the first). Only such a line is rebuilt: its keys and values, in order, with
+# every entry whose key comes again later dropped.
+_LAST_KEY_WINS = (
+    "CASE WHEN try(len(json_keys(_raw)) > len(list_distinct(json_keys(_raw)))) THEN "
+    "CAST(to_json(map_from_entries(list_transform(list_filter("
+    "list_zip(json_keys(_raw), json_extract(_raw, '$.*'), range(1, len(json_keys(_raw)) + 1)), "
+    "lambda e: NOT list_contains(json_keys(_raw)[e[3] + 1:], e[1])), "
+    "lambda e: {'k': e[1], 'v': e[2]}))) AS VARCHAR) ELSE _raw END"
+)
+
+
 def _stage_sql(source: Source, file_index: int, keep_raw: bool, fields: Sequence[Field]) -> str:
     """One pass over one file: every line parsed once, typed, and given its error or NULL."""
     raw = "_raw"
     if source.hive:
         hive_json = json.dumps(dict(source.hive), ensure_ascii=False)
-        # Fields in the record win over the folder names (json_merge_patch: right side wins).
+        # The whole record, for `argus query`: every folder value, the record's own fields win
+        # (json_merge_patch: right side wins).
         raw = f"CASE WHEN is_object THEN json_merge_patch({_lit(hive_json)}, _raw) ELSE _raw END"
     record = f", CAST(try(CAST({raw} AS JSON)) AS JSON) AS record" if keep_raw else ""
     lines = _lines_sql(source)
     parsed = (
-        f"SELECT _line, _raw, is_object, try(json_transform({raw}, '{_struct_spec(fields)}')) AS j "
-        f"FROM (SELECT _line, _raw, ltrim(_raw) LIKE '{{%' AS is_object FROM ({lines}))"
+        f"SELECT _line, _raw, is_object, try(json_transform(_raw, '{_struct_spec(fields)}')) AS j "
+        f"FROM (SELECT _line, {_LAST_KEY_WINS} AS _raw, ltrim(_raw) LIKE '{{%' AS is_object "
+        f"FROM ({lines}))"
     )
+    names = {f.name for f in fields}
+    fill = {k: v for k, v in _hive_fields(source).items() if k in names}
+    if fill:  # folder values fill the string fields a record leaves out or null, as on every path
+        update = ", ".join(
+            f"{_q(k)} := coalesce(j.{_q(k)}, CAST(to_json({_lit(v)}) AS JSON))"
+            for k, v in fill.items()
+        )
+        parsed = f"SELECT _line, _raw, is_object, struct_update(j, {update}) AS j FROM ({parsed})"
     typed = f"SELECT _line, _raw, is_object, j, {_staged_columns(fields)} FROM ({parsed})"
     return (
         f"SELECT {file_index} AS _file_index, _line, * EXCLUDE (_line, _raw, is_object, j), "
@@ -279,18 +374,20 @@ def _facts_sql(stage_sql: str, source: Source) -> str:
 
 
 def _fast_stage_sql(source: Source, file_index: int, fields: Sequence[Field]) -> str:
-    """A clean JSON Lines file in one parallel typed scan; any error sends it to the slow path.
+    """A clean JSON Lines file in one parallel scan; any error sends it to the slow path.
 
-    Its `_line` is left NULL: a clean file's records are numbered from their row ids when the
-    relations are built, and a file with an error is recounted line by line anyway.
+    `read_json` hands over each field as its JSON fragment, so the record is typed by the very
+    SQL the line-by-line path uses (validation._value_sql): the rule is the same by
+    construction. Its `_line` is left NULL: a clean file's records are numbered from their row
+    ids when the relations are built, and a file with an error is recounted line by line anyway.
     """
-    columns = "{" + ", ".join(f"{_lit(f.name)}: {_lit(_FAST_TYPES[f.shape])}" for f in fields) + "}"
-    hive = dict(source.hive)  # folder values fill fields the record leaves out
+    columns = "{" + ", ".join(f"{_lit(f.name)}: 'JSON'" for f in fields) + "}"
+    hive = _hive_fields(source)  # folder values fill fields the record leaves out
     pack = (
         "{"
         + ", ".join(
-            f"{_lit(f.name)}: coalesce({_q(f.name)}, {_lit(hive[f.name])})"
-            if f.name in hive and f.shape == "string"
+            f"{_lit(f.name)}: coalesce({_q(f.name)}, CAST(to_json({_lit(hive[f.name])}) AS JSON))"
+            if f.name in hive
             else f"{_lit(f.name)}: {_q(f.name)}"
             for f in fields
         )
@@ -303,13 +400,22 @@ def _fast_stage_sql(source: Source, file_index: int, fields: Sequence[Field]) ->
         f"maximum_object_size = {MAX_LINE_BYTES}, hive_partitioning = false)"
     )
     typed = (
-        f"SELECT true AS is_object, j, {_staged_columns(fields, fast=True)} FROM ("
+        f"SELECT true AS is_object, j, {_staged_columns(fields)} FROM ("
         f"SELECT {pack} AS j FROM {scan})"
     )
     return (
         f"SELECT {file_index} AS _file_index, CAST(NULL AS BIGINT) AS _line, "
         f"* EXCLUDE (is_object, j), {_error_sql(fields)} AS _error FROM ({typed})"
     )
+
+
+_STRING_FIELDS = frozenset(f.name for f in FIELDS if f.shape == "string")
+
+
+def _hive_fields(source: Source) -> dict[str, str]:
+    """The folder values (`key=value`) that fill SPEC fields a record leaves out: only string
+    fields (a folder name is text; `seq=3` does not make every record in it malformed)."""
+    return {k: v for k, v in source.hive if k in _STRING_FIELDS}
 
 
 def _parquet_stage_sql(
@@ -325,7 +431,7 @@ def _parquet_stage_sql(
         (name, type_)
         for name, type_, *_ in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
     )
-    hive = dict(source.hive)
+    hive = _hive_fields(source)
     raw, values = [], []
     for f in fields:
         column = _q(f.name)
@@ -333,9 +439,14 @@ def _parquet_stage_sql(
             value = _parquet_value_sql(f, column, types[f.name])
             if value is None:
                 return None
-            raw.append(f"{_lit(f.name)}: {column}")
-        elif f.name in hive and f.shape == "string":
-            value = _lit(hive[f.name])
+            read = column
+            if f.name in hive:  # a folder value fills a null, as on every path
+                filled = _parquet_value_sql(f, _lit(hive[f.name]), "VARCHAR")
+                value = f"coalesce({value}, {filled})"
+                read = f"coalesce({column}, {_lit(hive[f.name])})"
+            raw.append(f"{_lit(f.name)}: {read}")
+        elif f.name in hive:
+            value = _parquet_value_sql(f, _lit(hive[f.name]), "VARCHAR") or "NULL"
             raw.append(f"{_lit(f.name)}: {value}")
         else:
             value = "NULL"
@@ -343,7 +454,7 @@ def _parquet_stage_sql(
         if f.name == "kind":
             value = f"coalesce({value}, 'hop')"
         elif f.name == "status":
-            value = f"coalesce({value}, 'success')"
+            value = f"coalesce(lower({value}), 'success')"
         values.append(f"{value} AS {column}")
     typed = f"SELECT true AS is_object, {{{', '.join(raw)}}} AS j, {', '.join(values)} FROM {scan}"
     return (

@@ -1,17 +1,25 @@
-"""The validation rule: how every SPEC field of a record is checked and typed, as SQL.
+"""The validation rule: what a valid record is, field by field, as SQL. The one place that says it.
 
-(Checks on trace records as they are loaded; the writer library's sampled validation of agent
-outputs is contracts.py.) Three ways in, one set of checks: each staging path (staging.py)
-types a record's fields with its own twin of the same rule, and one CASE (`_error_sql`) gives
-the first reason a record is unusable, or NULL, evaluated in the same pass:
+(Checks on trace records as they are loaded; the writer library's checks of what it writes are
+records.py.) Every load path (the typed JSON Lines scan, line by line, Parquet, the OTLP and
+Langfuse importers) and every command (`report`, `check`, `trace`, `query`, `convert`) gets a
+record's fields as JSON fragments and types them with `_value_sql`; one CASE (`_error_sql`) gives
+the first reason a record is unusable, or NULL. So a record is valid or malformed the same way
+everywhere, with the same reason. (Parquet columns whose types fit are cast directly by
+`_parquet_value_sql`, which must agree with `_value_sql` on the row's JSON: a property test holds
+them together.)
 
-- `_value_sql`: from the field's JSON fragment, for records read as lines of text;
-- `_fast_value_sql`: from `read_json`'s typed columns (`_FAST_TYPES`), NULL wherever the
-  line-by-line way would report an error;
-- `_parquet_value_sql`: from a Parquet column whose type fits the field, or None.
+The rule is the SPEC's types, strictly: a string is not a bool or a number (`"true"`, `"0.9"` and
+`"1"` are refused where a bool or number is due), and a number is not a string (a numeric
+`run_id` is refused: SPEC 1 says string, and `1`, `1.0` and `"1"` would otherwise be one run or
+three depending on the path). Ranges: costs, tokens and latencies finite and >= 0, confidence and
+scores in [0, 1]; NaN and Infinity are refused. `status` is case-folded (`"ERROR"` is `error`:
+an uppercase status means what it says, and skipping such hops would hide failures); any other
+value is refused. `kind` is not folded. Timestamps are RFC 3339 text or epoch numbers: a number
+of magnitude below 1e11 is seconds (1e11 ms is March 1973, 1e11 s the year 5138), otherwise
+milliseconds; one out of the representable range is refused.
 
 DuckDB's own casts are lenient ("yes" would be true), so every shape is checked explicitly.
-It is a module of its own because the rule is the SPEC's, whatever the records are read from:
 SQL text only, built from schema.FIELDS, with no connection and no file.
 """
 
@@ -32,6 +40,8 @@ def _lit(text: str) -> str:
 
 
 _NUMBER = "('BIGINT', 'UBIGINT', 'DOUBLE')"
+# Epoch numbers of a smaller magnitude than this are seconds, larger ones milliseconds.
+EPOCH_SECONDS_BELOW = 1e11
 
 
 # Both SPEC shapes of a violation become one struct: "cat:rule" and {rule, severity, category}.
@@ -53,43 +63,69 @@ def _digest(value: str) -> str:
     return f"CASE WHEN ({value}) IS NOT NULL THEN hash({value}) END"
 
 
-def _timestamp_sql(text: str) -> str:
-    """Epoch milliseconds (as a number or its digits) or RFC 3339 text (no offset means UTC)."""
+def _epoch_sql(number: str) -> str:
+    """An epoch number as a timestamp: seconds below EPOCH_SECONDS_BELOW, else milliseconds."""
+    n = f"CAST({number} AS DOUBLE)"
     return (
-        f"CASE WHEN TRY_CAST({text} AS DOUBLE) IS NOT NULL "
-        f"THEN CAST(try(to_timestamp(TRY_CAST({text} AS DOUBLE) / 1000.0)) AS TIMESTAMP) "
-        f"ELSE CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP) END"
+        f"CASE WHEN isfinite({n}) THEN CAST(try(to_timestamp(CASE WHEN abs({n}) < "
+        f"{EPOCH_SECONDS_BELOW:.0f} THEN {n} ELSE {n} / 1000.0 END)) AS TIMESTAMP) END"
     )
 
 
-def _value_sql(f: Field) -> str:
-    """SQL that turns the field's JSON fragment `j.name` into its typed value."""
-    x = f"j.{_q(f.name)}"
+def _timestamp_sql(text: str) -> str:
+    """Epoch seconds or milliseconds (as a number or its digits) or RFC 3339 text (no offset
+    means UTC); NULL when out of range."""
+    return (
+        f"CASE WHEN TRY_CAST({text} AS DOUBLE) IS NOT NULL "
+        f"THEN {_epoch_sql(f'TRY_CAST({text} AS DOUBLE)')} "
+        f"ELSE try(CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP)) END"
+    )
+
+
+def _finite(value: str, f: Field) -> str:
+    """The condition a number must meet for the field: finite, and >= 0 where it must be."""
+    return f"isfinite({value})" + (f" AND {value} >= 0" if f.nonnegative else "")
+
+
+def _unit(value: str) -> str:
+    """A number in [0, 1]. (`isfinite` first: DuckDB folds a comparison on a Parquet column by
+    its statistics, which leave NaN out, so `NaN BETWEEN 0 AND 1` alone can come out true.)"""
+    return f"(isfinite({value}) AND {value} BETWEEN 0 AND 1)"
+
+
+def _value_sql(f: Field, x: str | None = None) -> str:
+    """SQL that turns the field's JSON fragment (`j.name` by default) into its typed value,
+    NULL where it breaks the rule (`_error_sql` then names the field)."""
+    x = x or f"j.{_q(f.name)}"
     t = f"json_type({x})"
     match f.shape:
         case "string":
-            return f"CASE WHEN {t} IN ('VARCHAR', 'BIGINT', 'UBIGINT') THEN {x}->>'$' END"
+            return f"CASE WHEN {t} = 'VARCHAR' THEN {x}->>'$' END"
         case "digest":
-            return _digest(_value_sql(replace(f, shape="string")))
+            return _digest(_value_sql(replace(f, shape="string"), x))
         case "int":
-            return (
+            number = f"TRY_CAST({x} AS DOUBLE)"
+            whole = (
                 f"CASE WHEN {t} IN ('BIGINT', 'UBIGINT') THEN TRY_CAST({x} AS BIGINT) "
-                f"WHEN {t} = 'DOUBLE' AND TRY_CAST({x} AS DOUBLE) = floor(TRY_CAST({x} AS DOUBLE)) "
-                f"THEN TRY_CAST(TRY_CAST({x} AS DOUBLE) AS BIGINT) END"
+                f"WHEN {t} = 'DOUBLE' AND isfinite({number}) AND {number} = floor({number}) "
+                f"AND abs({number}) < 9e18 "
+                f"THEN CAST({number} AS BIGINT) END"
             )
+            if not f.nonnegative:
+                return whole
+            return f"CASE WHEN ({whole}) >= 0 THEN ({whole}) END"
         case "float":
-            return f"CASE WHEN {t} IN {_NUMBER} THEN CAST({x} AS DOUBLE) END"
+            number = f"TRY_CAST({x} AS DOUBLE)"
+            return f"CASE WHEN {t} IN {_NUMBER} AND {_finite(number, f)} THEN {number} END"
         case "unit":
-            return (
-                f"CASE WHEN {t} IN {_NUMBER} AND TRY_CAST({x} AS DOUBLE) BETWEEN 0 AND 1 "
-                f"THEN CAST({x} AS DOUBLE) END"
-            )
+            number = f"TRY_CAST({x} AS DOUBLE)"
+            return f"CASE WHEN {t} IN {_NUMBER} AND {_unit(number)} THEN {number} END"
         case "bool":
             return f"CASE WHEN {t} = 'BOOLEAN' THEN CAST({x} AS BOOLEAN) END"
         case "timestamp":
-            return f"CASE WHEN {t} IN ('VARCHAR', 'BIGINT', 'UBIGINT', 'DOUBLE') THEN " + (
-                _timestamp_sql(f"({x}->>'$')") + " END"
-            )
+            epoch = _epoch_sql(f"TRY_CAST({x} AS DOUBLE)")
+            text = _timestamp_sql(f"({x}->>'$')")
+            return f"CASE WHEN {t} IN {_NUMBER} THEN {epoch} WHEN {t} = 'VARCHAR' THEN {text} END"
         case "violations":
             items = f"json_transform({x}, '[\"JSON\"]')"
             return (
@@ -100,7 +136,7 @@ def _value_sql(f: Field) -> str:
             entries = f"map_values(json_transform({x}, '\"MAP(VARCHAR, JSON)\"'))"
             return (
                 f"CASE WHEN {t} = 'OBJECT' AND len(list_filter({entries}, lambda v: "
-                f"json_type(v) NOT IN {_NUMBER} OR TRY_CAST(v AS DOUBLE) NOT BETWEEN 0 AND 1)) = 0 "
+                f"json_type(v) NOT IN {_NUMBER} OR NOT {_unit('TRY_CAST(v AS DOUBLE)')})) = 0 "
                 f"THEN json_transform({x}, '\"MAP(VARCHAR, DOUBLE)\"') END"
             )
         case "strings":
@@ -114,74 +150,24 @@ def _value_sql(f: Field) -> str:
     raise AssertionError(f"unhandled shape {f.shape}")
 
 
-# The fast path: DuckDB's read_json with these column types parses clean files in parallel,
-# once. Its casts are lenient ("yes" would be true), so types are chosen to keep every SPEC
-# check possible on the typed value: booleans as text, whole numbers as doubles.
-_FAST_TYPES = {
-    "string": "VARCHAR",
-    "digest": "VARCHAR",
-    "int": "DOUBLE",
-    "float": "DOUBLE",
-    "unit": "DOUBLE",
-    "bool": "VARCHAR",
-    "timestamp": "VARCHAR",
-    "violations": "JSON[]",
-    "scores": "MAP(VARCHAR, DOUBLE)",
-    "strings": "VARCHAR[]",
-    "object": "JSON",
-}
-
-
-def _fast_value_sql(f: Field) -> str:
-    """The fast path's twin of _value_sql: NULL wherever the slow path would report an error."""
-    x = f"j.{_q(f.name)}"
-    match f.shape:
-        case "digest":
-            return _digest(_fast_value_sql(replace(f, shape="string")))
-        case "string":  # read_json turns an object into its JSON text: refuse that
-            return (
-                f"CASE WHEN left({x}, 1) IN ('{{', '[') AND json_valid({x}) THEN NULL ELSE {x} END"
-            )
-        case "int":
-            return f"CASE WHEN {x} = floor({x}) AND abs({x}) < 9e18 THEN CAST({x} AS BIGINT) END"
-        case "float":
-            return x
-        case "unit":
-            return f"CASE WHEN {x} BETWEEN 0 AND 1 THEN {x} END"
-        case "bool":
-            return f"CASE {x} WHEN 'true' THEN true WHEN 'false' THEN false END"
-        case "timestamp":
-            return _timestamp_sql(x)
-        case "violations":
-            return (
-                f"CASE WHEN len(list_filter({x}, {_VIOLATION_SHAPE_OK})) = 0 "
-                f"THEN list_transform({x}, lambda v: {_VIOLATION_ITEM}) END"
-            )
-        case "scores":
-            return (
-                f"CASE WHEN len(list_filter(map_values({x}), "
-                f"lambda v: v IS NULL OR v NOT BETWEEN 0 AND 1)) = 0 THEN {x} END"
-            )
-        case "strings":
-            return x
-        case "object":
-            return f"CASE WHEN json_type({x}) = 'OBJECT' THEN {x} END"
-    raise AssertionError(f"unhandled shape {f.shape}")
-
-
 _EXPECTED = {
     "string": "a string",
     "digest": "a string",
     "int": "a whole number",
-    "float": "a number",
+    "float": "a finite number",
     "unit": "a number in 0..1",
     "bool": "true or false",
-    "timestamp": "an RFC 3339 timestamp or epoch milliseconds",
+    "timestamp": "an RFC 3339 timestamp or epoch seconds or milliseconds",
     "violations": "a list of strings or {rule, severity, category} objects",
     "scores": "an object of numbers in 0..1",
     "strings": "a list of strings",
     "object": "an object",
 }
+
+
+def expected(f: Field) -> str:
+    """What the field must be, as an error message says it."""
+    return _EXPECTED[f.shape] + (" >= 0" if f.nonnegative else "")
 
 
 def _kind_in(kinds: Sequence[str]) -> str:
@@ -209,11 +195,12 @@ def _error_sql(fields: Sequence[Field]) -> str:
             continue
         branches.append(
             f"WHEN {_kind_in(f.kinds)} AND j.{_q(f.name)} IS NOT NULL AND {_q(f.name)} IS NULL "
-            f"THEN {_lit(f'field {f.name!r} must be {_EXPECTED[f.shape]}')}"
+            f"THEN {_lit(f'field {f.name!r} must be {expected(f)}')}"
         )
     branches.append(
         f"WHEN kind = 'hop' AND status NOT IN ({', '.join(_lit(s) for s in STATUSES)}) "
-        "THEN 'unknown status \"' || status || '\" (expected success, error or skipped)'"
+        "THEN 'unknown status \"' || (j.status->>'$') || "
+        "'\" (expected success, error or skipped)'"
     )
     return "CASE " + " ".join(branches) + " END"
 
@@ -223,17 +210,22 @@ def _struct_spec(fields: Sequence[Field]) -> str:
     return "{" + ", ".join(f'"{f.name}":"JSON"' for f in fields) + "}"
 
 
-def _staged_columns(fields: Sequence[Field], fast: bool = False) -> str:
+def _staged_columns(fields: Sequence[Field]) -> str:
+    """Every field typed from its JSON fragment `j.name`; `kind` and `status` defaulted."""
     cols = []
-    text = "" if fast else "->>'$'"
     for f in fields:
         if f.name == "kind":
-            cols.append(f"coalesce(j.kind{text}, 'hop') AS kind")
+            cols.append(
+                "CASE WHEN j.kind IS NULL THEN 'hop' "
+                "WHEN json_type(j.kind) = 'VARCHAR' THEN j.kind->>'$' END AS kind"
+            )
         elif f.name == "status":
-            cols.append(f"coalesce(j.status{text}, 'success') AS status")
+            cols.append(
+                "CASE WHEN j.status IS NULL THEN 'success' "
+                "WHEN json_type(j.status) = 'VARCHAR' THEN lower(j.status->>'$') END AS status"
+            )
         else:
-            value = _fast_value_sql(f) if fast else _value_sql(f)
-            cols.append(f"{value} AS {_q(f.name)}")
+            cols.append(f"{_value_sql(f)} AS {_q(f.name)}")
     return ", ".join(cols)
 
 
@@ -257,35 +249,49 @@ def _is_number(type_: str) -> bool:
 
 
 def _parquet_value_sql(f: Field, x: str, type_: str) -> str | None:
-    """A Parquet column of this type as the field's typed value, or None: not a type to trust.
+    """A Parquet column of this type as the field's typed value, or None: not a type to trust
+    (the file then goes the JSON way, `_value_sql` over each row's JSON).
 
-    NULL where the value breaks the SPEC (as in the other paths), so `_error_sql` finds it.
+    It must give what `_value_sql` gives on the row's JSON (a property test holds them
+    together): NULL where the value breaks the rule, so `_error_sql` names the field.
     """
     number = _is_number(type_)
+    no_nulls = f"len(list_filter({x}, lambda v: v IS NULL)) = 0"
     match f.shape:
         case "digest":
             value = _parquet_value_sql(replace(f, shape="string"), x, type_)
             return None if value is None else _digest(value)
-        case "string" if type_ == "VARCHAR" or type_ in _INTEGERS:
-            return f"CAST({x} AS VARCHAR)"
+        case "string" if type_ == "VARCHAR":
+            return x
         case "int" if type_ in _INTEGERS:
-            return f"TRY_CAST({x} AS BIGINT)"
-        case "int" if number:
-            return f"CASE WHEN {x} = floor({x}) AND abs({x}) < 9e18 THEN CAST({x} AS BIGINT) END"
+            whole = f"TRY_CAST({x} AS BIGINT)"
+            return f"CASE WHEN {whole} >= 0 THEN {whole} END" if f.nonnegative else whole
+        case "int" if type_ in ("FLOAT", "DOUBLE"):
+            n = f"CAST({x} AS DOUBLE)"
+            ok = f"isfinite({n}) AND {n} = floor({n}) AND abs({n}) < 9e18"
+            ok += f" AND {n} >= 0" if f.nonnegative else ""
+            return f"CASE WHEN {ok} THEN CAST({n} AS BIGINT) END"
         case "float" if number:
-            return f"CAST({x} AS DOUBLE)"
+            n = f"CAST({x} AS DOUBLE)"
+            return f"CASE WHEN {_finite(n, f)} THEN {n} END"
         case "unit" if number:
-            return f"CASE WHEN {x} BETWEEN 0 AND 1 THEN CAST({x} AS DOUBLE) END"
+            n = f"CAST({x} AS DOUBLE)"
+            return f"CASE WHEN {_unit(n)} THEN {n} END"
         case "bool" if type_ == "BOOLEAN":
             return x
         case "timestamp" if type_.startswith("TIMESTAMP"):
             return f"CAST({x} AS TIMESTAMP)"
         case "timestamp" if number:
-            return f"CAST(try(to_timestamp({x} / 1000.0)) AS TIMESTAMP)"
+            return _epoch_sql(x)
         case "timestamp" if type_ == "VARCHAR":
             return _timestamp_sql(x)
         case "violations" if type_ == "VARCHAR[]":
-            return _fast_value_sql(f).replace(f"j.{_q(f.name)}", f"CAST({x} AS JSON[])")
+            item = (
+                "{'rule': CASE WHEN strpos(v, ':') > 0 THEN substr(v, strpos(v, ':') + 1) "
+                "ELSE v END, 'severity': CAST(NULL AS VARCHAR), "
+                "'category': CASE WHEN strpos(v, ':') > 0 THEN split_part(v, ':', 1) END}"
+            )
+            return f"CASE WHEN {no_nulls} THEN list_transform({x}, lambda v: {item}) END"
         case "violations" if type_.startswith("STRUCT(") and type_.endswith(")[]"):
             parts = [
                 p
@@ -296,15 +302,15 @@ def _parquet_value_sql(f: Field, x: str, type_: str) -> str | None:
                 f"'{p}': v.{p}" if p in parts else f"'{p}': CAST(NULL AS VARCHAR)"
                 for p in ("rule", "severity", "category")
             )
-            return f"list_transform({x}, lambda v: {{{item}}})"
+            return f"CASE WHEN {no_nulls} THEN list_transform({x}, lambda v: {{{item}}}) END"
         case "scores" if type_.startswith("MAP(VARCHAR,") and _is_number(type_[12:-1].strip()):
             typed = f"CAST({x} AS MAP(VARCHAR, DOUBLE))"
             return (
                 f"CASE WHEN len(list_filter(map_values({typed}), "
-                f"lambda v: v IS NULL OR v NOT BETWEEN 0 AND 1)) = 0 THEN {typed} END"
+                f"lambda v: v IS NULL OR NOT {_unit('v')})) = 0 THEN {typed} END"
             )
         case "strings" if type_ == "VARCHAR[]":
-            return x
+            return f"CASE WHEN {no_nulls} THEN {x} END"
         case "object" if type_.startswith(("MAP(", "STRUCT(")):
             return f"CAST(to_json({x}) AS JSON)"
     return None

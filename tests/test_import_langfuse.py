@@ -196,7 +196,8 @@ def test_bad_values_are_named(tmp_path):
     trace = load([str(path)])
     assert [str(b) for b in trace.bad] == [
         f"{path}:2: field 'confidence' must be a number in 0..1",
-        f"{path}:3: field 'started_at' must be an RFC 3339 timestamp or epoch milliseconds",
+        f"{path}:3: field 'started_at' must be an RFC 3339 timestamp "
+        "or epoch seconds or milliseconds",
     ]
 
 

@@ -438,6 +438,8 @@ def test_explicit_output_hash_wins(trace):
         ({"input_tokens": 1.5}, TypeError, "'input_tokens' must be a whole number"),
         ({"input_tokens": True}, TypeError, "'input_tokens' must be a whole number"),
         ({"cost_usd": math.inf}, ValueError, "'cost_usd' must be a finite number"),
+        ({"cost_usd": -0.5}, ValueError, "'cost_usd' must be >= 0"),
+        ({"output_tokens": -1}, ValueError, "'output_tokens' must be >= 0"),
         ({"validated": 1}, TypeError, "'validated' must be True or False"),
         ({"scores": {"accuracy": 2}}, ValueError, "'scores.accuracy' must be a number in 0..1"),
         ({"violations": "safety:pii"}, TypeError, "'violations' must be a list"),

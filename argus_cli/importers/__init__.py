@@ -144,6 +144,12 @@ def detect_format(path: Path, display: str | None = None) -> SourceFormat:
     number, line = _first_line(text)
     if line is None:
         return "argus"  # an empty file: the loader says what it says of any empty trace
+    if not line.startswith(("{", "[")):
+        # A `#` comment or a stray line first: look past it to the first line that opens JSON
+        # (the loader then names the bad line; it does not decide the file's format).
+        later = _first_json_line(text)
+        if later is not None:
+            number, line, text = later
     try:
         value: Any = json.loads(line)
     except ValueError:
@@ -175,6 +181,15 @@ def _first_line(text: str) -> tuple[int, str | None]:
         if line.strip():
             return number, line.strip()
     return 0, None
+
+
+def _first_json_line(text: str) -> tuple[int, str, str] | None:
+    """The first line that opens a JSON object or array: its number, itself, the text from it."""
+    lines = text.splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        if line.strip().startswith(("{", "[")):
+            return index + 1, line.strip(), "".join(lines[index:])
+    return None
 
 
 def _classify(value: Any) -> SourceFormat | None:
