@@ -237,7 +237,7 @@ def _rescue(source: Source) -> tuple[Source, list[tuple[int, str]]]:
             faults.append(
                 (number + 1, f"{what} here ({exc}); the {number} line(s) before it were read")
             )
-    return replace(source, path=handle.name, gzip=False), faults
+    return replace(source, path=handle.name, scan="", gzip=False), faults  # scan: of the copy
 
 
 def _try_fast(
