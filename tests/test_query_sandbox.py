@@ -55,15 +55,17 @@ def test_a_query_that_spills_to_disk_still_works(work: Path, monkeypatch) -> Non
     """The spill directory is set before the sandbox closes file access (and made only when
     first needed): a sort larger than the memory limit still works. Without a usable spill
     directory this query is an Out of Memory Error."""
-    monkeypatch.setenv("ARGUS_MEMORY_LIMIT", "32MB")
+    # 64MB: enough to load the sample under the one validation rule; the sort's 3M keys of
+    # about 38 characters (some 160 MB) are not
+    monkeypatch.setenv("ARGUS_MEMORY_LIMIT", "64MB")
     monkeypatch.setenv("ARGUS_THREADS", "1")
     sql = (
         "SELECT count(*) AS n FROM (SELECT md5(r::VARCHAR) || h.hop_id AS k "
-        "FROM (SELECT hop_id FROM hops LIMIT 1) h, range(1500000) t(r) ORDER BY k DESC)"
+        "FROM (SELECT hop_id FROM hops LIMIT 1) h, range(3000000) t(r) ORDER BY k DESC)"
     )
     result = query(sql)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == "n\n1500000\n"
+    assert result.stdout == "n\n3000000\n"
 
 
 @pytest.mark.parametrize(
