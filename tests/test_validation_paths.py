@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from argus_cli.diagnostics import InputError
 from argus_cli.loading import load
+from argus_cli.schema import FIELDS
 
 GOOD = {"run_id": "r1", "hop_id": "h", "status": "success", "confidence": 0.5}
 
@@ -63,34 +64,8 @@ WRONG: list[Any] = [
     {"a": 2},
     {"a": math.nan},
 ]
-FIELD_NAMES = [
-    "kind",
-    "run_id",
-    "hop_id",
-    "workflow_id",
-    "span_id",
-    "parent_id",
-    "agent",
-    "seq",
-    "status",
-    "error",
-    "validated",
-    "violations",
-    "high_stakes",
-    "confidence",
-    "correct",
-    "scores",
-    "input_tokens",
-    "output_tokens",
-    "cost_usd",
-    "latency_ms",
-    "started_at",
-    "ended_at",
-    "model",
-    "input_hash",
-    "intent_checksum",
-    "metadata",
-]
+# every hop field SPEC 1.1 names (schema.FIELDS), so the list cannot fall behind the schema
+FIELD_NAMES = [f.name for f in FIELDS if "hop" in f.kinds]
 
 mutation = st.tuples(st.sampled_from(FIELD_NAMES), st.sampled_from(WRONG))
 record = st.lists(mutation, min_size=1, max_size=3).map(lambda m: {**GOOD, **dict(m)})
