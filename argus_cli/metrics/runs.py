@@ -57,7 +57,12 @@ CHAINS = """treed AS (
 M_HOPS = """
 {verb}
 WITH ranked AS (
-    SELECT *, {position} AS position FROM hop_facts WHERE status <> 'skipped' {bucket}
+    SELECT *, {position} AS position,
+           -- SPEC 2: checked among the executions that reported success; a check or a label
+           -- that found it wrong
+           status <> 'error' AND (validated OR correct IS NOT NULL) AS checked,
+           has_violation OR coalesce(correct = false, false) AS found_wrong
+    FROM hop_facts WHERE status <> 'skipped' {bucket}
 ),
 counted AS MATERIALIZED (
     SELECT run_id, hop_id, workflow_id, position, status, validated, high_stakes,
@@ -68,12 +73,8 @@ counted AS MATERIALIZED (
            CASE WHEN intent_checksum IS NOT NULL THEN hash(intent_checksum) END
                AS intent_checksum,
            score_groundedness, score_accuracy, score_safety,
-           -- SPEC 2: checked and wrong among the executions that reported success
-           status <> 'error' AND (validated OR correct IS NOT NULL) AS checked,
-           status <> 'error' AND (validated OR correct IS NOT NULL)
-               AND (has_violation OR coalesce(correct = false, false)) AS wrong,
-           status = 'error' OR (status <> 'error' AND (validated OR correct IS NOT NULL)
-               AND (has_violation OR coalesce(correct = false, false))) AS failed,
+           checked, checked AND found_wrong AS wrong,
+           status = 'error' OR (checked AND found_wrong) AS failed,
            safety_violation
     FROM ranked
 ),
