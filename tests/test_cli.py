@@ -185,14 +185,14 @@ def test_runs_reads_the_confident_threshold_from_config(runner, tmp_path, monkey
 
 def test_runs_shows_the_first_runs_in_a_table_and_all_in_json(tmp_path, runner, monkeypatch):
     """A large trace has millions of runs: a table shows the first RUNS_SHOWN unless --limit."""
-    from argus_cli import cli
+    from argus_cli.cli import reading
 
     records = [
         {"run_id": f"r{i}", "hop_id": "h", "seq": 1, "status": "error" if i < 3 else "success"}
         for i in range(12)
     ]
     path = str(write_jsonl(tmp_path / "t.jsonl", records))
-    monkeypatch.setattr(cli, "RUNS_SHOWN", 5)
+    monkeypatch.setattr(reading, "RUNS_SHOWN", 5)
     shown = runner.invoke(app, ["runs", path])
     assert shown.exit_code == 0
     assert "12 runs, 3 failed; the first 5 of 12 shown (--limit 0 shows all)" in shown.stdout
