@@ -15,20 +15,20 @@ __version__ = "0.1.0"
 
 # Public name -> the module that defines it.
 _EXPORTS = {
-    "AgentTracer": "argus_cli.tracing",
-    "WorkflowTracer": "argus_cli.tracing",
-    "EmptyTraceError": "argus_cli.tracing",
-    "payload_hash": "argus_cli.records",
-    "ValidationContract": "argus_cli.contracts",
-    "ContractViolation": "argus_cli.contracts",
-    "ValidatedAgent": "argus_cli.contracts",
-    "SharedStateStore": "argus_cli.state",
-    "AgentWriteContract": "argus_cli.state",
-    "StateContract": "argus_cli.state",
-    "Intent": "argus_cli.state",
-    "IntentConflict": "argus_cli.state",
-    "GARVISScorer": "argus_cli.scoring",
-    "TraceReport": "argus_cli.scoring",
+    "AgentTracer": "argus_cli.writer.tracing",
+    "WorkflowTracer": "argus_cli.writer.tracing",
+    "EmptyTraceError": "argus_cli.writer.tracing",
+    "payload_hash": "argus_cli.writer.records",
+    "ValidationContract": "argus_cli.writer.contracts",
+    "ContractViolation": "argus_cli.writer.contracts",
+    "ValidatedAgent": "argus_cli.writer.contracts",
+    "SharedStateStore": "argus_cli.writer.state",
+    "AgentWriteContract": "argus_cli.writer.state",
+    "StateContract": "argus_cli.writer.state",
+    "Intent": "argus_cli.writer.state",
+    "IntentConflict": "argus_cli.writer.state",
+    "GARVISScorer": "argus_cli.writer.scoring",
+    "TraceReport": "argus_cli.writer.scoring",
 }
 
 __all__ = [
@@ -50,17 +50,17 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from argus_cli.contracts import ContractViolation, ValidatedAgent, ValidationContract
-    from argus_cli.records import payload_hash
-    from argus_cli.scoring import GARVISScorer, TraceReport
-    from argus_cli.state import (
+    from argus_cli.writer.contracts import ContractViolation, ValidatedAgent, ValidationContract
+    from argus_cli.writer.records import payload_hash
+    from argus_cli.writer.scoring import GARVISScorer, TraceReport
+    from argus_cli.writer.state import (
         AgentWriteContract,
         Intent,
         IntentConflict,
         SharedStateStore,
         StateContract,
     )
-    from argus_cli.tracing import AgentTracer, EmptyTraceError, WorkflowTracer
+    from argus_cli.writer.tracing import AgentTracer, EmptyTraceError, WorkflowTracer
 
 
 def __getattr__(name: str) -> Any:

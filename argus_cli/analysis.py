@@ -21,7 +21,7 @@ from argus_cli.diagnostics import InputError, report_bad_records
 from argus_cli.findings import findings
 from argus_cli.gates import CheckResult, GateSpec, evaluate
 from argus_cli.importers import HopSpans, SourceFormat
-from argus_cli.loading import Columns, Trace, load
+from argus_cli.load.loading import Columns, Trace, load
 from argus_cli.metrics import (
     NoRunsError,
     compute_report,

@@ -32,8 +32,8 @@ import duckdb
 from argus_cli.analysis import open_trace
 from argus_cli.diagnostics import InputError, UsageError
 from argus_cli.importers import HopSpans, SourceFormat
-from argus_cli.inputs import named_files
-from argus_cli.loading import TRACE_SUFFIXES
+from argus_cli.load.inputs import named_files
+from argus_cli.load.loading import TRACE_SUFFIXES
 from argus_cli.schema import FIELDS
 
 # Target suffix: (DuckDB COPY format, compression).

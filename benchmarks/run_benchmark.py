@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from argus_cli.workdb import PACKED_RATIO, WORK_ON_DISK_BYTES
+from argus_cli.load.workdb import PACKED_RATIO, WORK_ON_DISK_BYTES
 
 HERE = Path(__file__).resolve().parent
 

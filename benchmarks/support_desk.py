@@ -42,8 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from argus_cli import AgentTracer, ValidationContract
-from argus_cli.records import describe_error
-from argus_cli.tracing import Hop
+from argus_cli.writer.records import describe_error
+from argus_cli.writer.tracing import Hop
 
 WORKFLOW_ID = "support-desk"
 EPOCH_S = 1_775_030_400.0  # 2026-04-01T08:00:00Z, as the chain workflows

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from argus_cli.cli import app
-from argus_cli.loading import load
+from argus_cli.load.loading import load
 
 BAD = Path(__file__).parent / "data" / "bad"
 CASES = sorted(BAD.glob("*.expected.json"))

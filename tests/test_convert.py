@@ -16,7 +16,7 @@ from argus_cli.analysis import analyse
 from argus_cli.cli import app
 from argus_cli.converting import convert
 from argus_cli.diagnostics import UsageError
-from argus_cli.loading import load
+from argus_cli.load.loading import load
 from argus_cli.schema import FIELD_NAMES
 
 DATA = Path(__file__).parent / "data"

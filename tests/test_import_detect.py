@@ -18,7 +18,7 @@ from argus_cli.analysis import analyse
 from argus_cli.cli import app
 from argus_cli.diagnostics import InputError
 from argus_cli.importers import detect_format
-from argus_cli.loading import load
+from argus_cli.load.loading import load
 
 DATA = Path(__file__).parent / "data"
 OTLP = DATA / "otlp" / "genai_collector.jsonl"

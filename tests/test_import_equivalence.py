@@ -14,7 +14,7 @@ from importbook import Hop, Run, sample_runs, spec_records, trace_id, write_lang
 from tracebook import write_jsonl
 
 from argus_cli.analysis import analyse
-from argus_cli.loading import load
+from argus_cli.load.loading import load
 
 
 def numbers(path: Path) -> dict:

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from argus_cli.diagnostics import InputError
-from argus_cli.loading import load
+from argus_cli.load.loading import load
 
 DATA = Path(__file__).parent / "data"
 EXPORTS = {

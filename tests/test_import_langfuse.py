@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from argus_cli.diagnostics import InputError
-from argus_cli.loading import load
+from argus_cli.load.loading import load
 
 DATA = Path(__file__).parent / "data" / "langfuse"
 COLUMNS = (

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from argus_cli.diagnostics import InputError
-from argus_cli.loading import load
+from argus_cli.load.loading import load
 
 DATA = Path(__file__).parent / "data" / "otlp"
 T0 = 1_775_037_600_000_000_000  # 2026-04-01T10:00:00Z in ns

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 from argus_cli.cli import app
 from argus_cli.converting import convert
 from argus_cli.diagnostics import InputError
-from argus_cli.inputs import _TEMP_FILES, resolve_inputs
-from argus_cli.loading import load
+from argus_cli.load.inputs import _TEMP_FILES, resolve_inputs
+from argus_cli.load.loading import load
 
 # Each file holds one hop of a run named after the file, so a run says which file was read.
 GLOB_NAMES = ["s*.jsonl", "sx.jsonl", "q?.jsonl", "qz.jsonl", "[ab].jsonl", "a.jsonl", "b.jsonl"]

@@ -17,7 +17,7 @@ from tracebook import CONSTRAINTS, GOAL, TRACE_A, TRACE_B, K, write_jsonl
 
 from argus_cli.analysis import analyse
 from argus_cli.diagnostics import InputError
-from argus_cli.loading import load
+from argus_cli.load.loading import load
 from argus_cli.schema import intent_checksum
 
 DATA = Path(__file__).parent / "data"
@@ -313,7 +313,7 @@ def test_unknown_fields_and_payloads_stay_queryable(tmp_path):
 
 def test_sql_checksum_matches_python_on_awkward_text():
     con = duckdb.connect()
-    from argus_cli.staging import _INTENT_CHECKSUM_SQL
+    from argus_cli.load.staging import _INTENT_CHECKSUM_SQL
 
     for goal, constraints in [("", []), ('a"b\\c\n\u0001é😀/', ["x", "ü"]), ("\u2028\x7f", [""])]:
         got = con.execute(
@@ -363,7 +363,7 @@ def test_metric_commands_load_only_the_fields_the_metrics_read(tmp_path, monkeyp
     """A regression that loads every field for `argus report` fails here, without timing."""
     from argus_cli import analysis
     from argus_cli.cli import app
-    from argus_cli.loading import HOP_FACT_NAMES
+    from argus_cli.load.loading import HOP_FACT_NAMES
     from argus_cli.schema import METRIC_FIELDS
 
     path = write_jsonl(tmp_path / "t.jsonl", TRACE_A)
@@ -451,7 +451,7 @@ def test_resource_limits_come_from_the_environment(tmp_path, monkeypatch):
 
 def test_large_loads_work_in_a_database_file_that_is_removed_after(tmp_path, monkeypatch):
     """Past WORK_ON_DISK_BYTES the tables live in a compressed file, with bounded memory."""
-    from argus_cli import workdb
+    from argus_cli.load import workdb
 
     path = write_jsonl(tmp_path / "t.jsonl", [*TRACE_A, *TRACE_B])
     monkeypatch.setenv("ARGUS_TEMP_DIRECTORY", str(tmp_path / "tmp"))
@@ -514,7 +514,7 @@ def test_one_dirty_file_among_clean_ones_keeps_every_record_in_input_order(
     """Files are staged in one transaction; a fast path that raises (a line that is not JSON)
     aborts it, and every file is staged again one transaction each. A fast path that only finds
     bad records drops that file's rows inside the transaction and reads it line by line."""
-    from argus_cli import staging
+    from argus_cli.load import staging
 
     monkeypatch.setenv("ARGUS_WORK", work)
     monkeypatch.setenv("ARGUS_TEMP_DIRECTORY", str(tmp_path / "tmp"))
@@ -562,7 +562,7 @@ def test_one_dirty_file_among_clean_ones_keeps_every_record_in_input_order(
 def test_a_file_with_bad_records_is_restaged_line_by_line_in_the_same_transaction(
     tmp_path, monkeypatch, work
 ):
-    from argus_cli import staging
+    from argus_cli.load import staging
 
     monkeypatch.setenv("ARGUS_WORK", work)
     monkeypatch.setenv("ARGUS_TEMP_DIRECTORY", str(tmp_path / "tmp"))

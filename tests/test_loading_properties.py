@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from argus_cli.loading import load
+from argus_cli.load.loading import load
 from argus_cli.schema import FIELDS
 
 json_scalars = (

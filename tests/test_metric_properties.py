@@ -95,7 +95,7 @@ def test_where_the_work_happens_never_changes_a_number(records, bucket_hops):
 
     from argus_cli import metrics
     from argus_cli.analysis import report_for
-    from argus_cli.loading import load
+    from argus_cli.load.loading import load
     from argus_cli.report import Settings
 
     reports = []

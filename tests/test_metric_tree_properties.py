@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from tracebook import write_jsonl
 
 from argus_cli.analysis import report_for
-from argus_cli.loading import load
+from argus_cli.load.loading import load
 from argus_cli.metrics import prepare, run_hops, run_rows
 from argus_cli.report import Settings
 

@@ -295,7 +295,7 @@ def test_every_run_of_the_tree(tmp_path, cli):
 def test_trace_flags_the_tree(tmp_path):
     """`argus trace`'s rows: parents resolved, the origin, the blast radius, handled errors."""
     from argus_cli.analysis import traced_run
-    from argus_cli.loading import load
+    from argus_cli.load.loading import load
 
     path = write_jsonl(tmp_path / "tree.jsonl", [*TREE, OUTCOME])
     trace = load([str(path)])

@@ -24,10 +24,10 @@ import pytest
 from tracebook import TRACE_A, TRACE_B, hop, write_jsonl
 from typer.testing import CliRunner
 
-from argus_cli import inputs
 from argus_cli.cli import app
 from argus_cli.converting import convert
-from argus_cli.loading import load, resolve_inputs
+from argus_cli.load import inputs
+from argus_cli.load.loading import load, resolve_inputs
 
 SAMPLES = Path(__file__).parent.parent / "sample_traces"
 ODD = "x y/z"  # DuckDB percent-encodes it in the folder name

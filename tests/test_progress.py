@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 from tracebook import hop, write_jsonl
 
-from argus_cli.loading import load
+from argus_cli.load.loading import load
 from argus_cli.render import LoadProgressBar, load_progress
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from argus_cli.sinks import ParquetSink, SinkError, flush_pending
-from argus_cli.tracing import AgentTracer
+from argus_cli.writer.sinks import ParquetSink, SinkError, flush_pending
+from argus_cli.writer.tracing import AgentTracer
 
 
 class FullDisk(pq.ParquetWriter):  # type: ignore[misc]
@@ -76,7 +76,7 @@ def test_a_failed_flush_raises_from_finalize(tmp_path, full_disk):
 SCRIPT = """
 import errno, os, sys
 import pyarrow.parquet as pq
-from argus_cli.tracing import AgentTracer
+from argus_cli.writer.tracing import AgentTracer
 
 class FullDisk(pq.ParquetWriter):
     def write_table(self, *args, **kwargs):

@@ -15,9 +15,9 @@ import pytest
 
 from argus_cli import AgentTracer, EmptyTraceError, GARVISScorer, WorkflowTracer
 from argus_cli.analysis import analyse
-from argus_cli.records import payload_hash, rfc3339
 from argus_cli.schema import FIELD_NAMES, PAYLOAD_FIELDS, canonical_json
-from argus_cli.tracing import current_hop
+from argus_cli.writer.records import payload_hash, rfc3339
+from argus_cli.writer.tracing import current_hop
 
 T0 = 1_775_030_400.0  # 2026-04-01T08:00:00Z
 

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from argus_cli import AgentTracer
 from argus_cli.analysis import analyse
 from argus_cli.cli import app
-from argus_cli.sinks import parquet_schema
+from argus_cli.writer.sinks import parquet_schema
 
 T0 = 1_775_030_400.0
 

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from argus_cli.diagnostics import InputError
-from argus_cli.loading import load
+from argus_cli.load.loading import load
 from argus_cli.schema import FIELDS
 
 GOOD = {"run_id": "r1", "hop_id": "h", "status": "success", "confidence": 0.5}

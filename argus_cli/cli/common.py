@@ -21,7 +21,7 @@ from argus_cli.config import (
 )
 from argus_cli.diagnostics import ArgusError, ExitCode, warn
 from argus_cli.importers import HopSpansChoice, InputFormat, chosen
-from argus_cli.loading import Columns, Trace
+from argus_cli.load.loading import Columns, Trace
 from argus_cli.render import (
     Format,
 )

@@ -29,7 +29,7 @@ from typing import Any
 import duckdb
 
 from argus_cli.diagnostics import InputError
-from argus_cli.loading import position_sql
+from argus_cli.load.loading import position_sql
 from argus_cli.metrics.hops import M_CASCADE, M_HOP_STATS, M_PREDICTED, M_STAGES, Z
 from argus_cli.metrics.runs import (
     BLAST_MEMBERS,

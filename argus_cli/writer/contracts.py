@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from argus_cli.tracing import AgentTracer, Hop, current_hop
+from argus_cli.writer.tracing import AgentTracer, Hop, current_hop
 
 CheckFunction = Callable[[Any], "Iterable[str] | str | None"]
 Rule = Any  # a pydantic-like model class, a schema dict, or a CheckFunction

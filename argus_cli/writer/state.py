@@ -30,9 +30,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from argus_cli.records import rfc3339
 from argus_cli.schema import intent_checksum
-from argus_cli.tracing import AgentTracer, current_hop
+from argus_cli.writer.records import rfc3339
+from argus_cli.writer.tracing import AgentTracer, current_hop
 
 PROTECTED_KEYS = ("original_intent", "goal_id")
 STATE_PATH_ENV = "ARGUS_STATE_PATH"

@@ -22,8 +22,8 @@ from pathlib import Path
 import duckdb
 
 from argus_cli.diagnostics import InputError, UsageError
-from argus_cli.inputs import Source, _size
-from argus_cli.validation import _lit
+from argus_cli.load.inputs import Source, _size
+from argus_cli.load.validation import _lit
 
 # Inputs of about this many bytes of JSON or more are worked on in a database file (see
 # connect): some 1.3 million hops. Below it, working in memory is faster and peaks under 1 GB.

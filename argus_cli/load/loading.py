@@ -31,9 +31,14 @@ import duckdb
 
 from argus_cli.diagnostics import BadRecord
 from argus_cli.importers import HopSpans, SourceFormat
-from argus_cli.inputs import TRACE_SUFFIXES, _remove_temp_files, _size, _with_format, resolve_inputs
-from argus_cli.schema import FIELDS, KINDS, METRIC_FIELDS, Field
-from argus_cli.staging import (
+from argus_cli.load.inputs import (
+    TRACE_SUFFIXES,
+    _remove_temp_files,
+    _size,
+    _with_format,
+    resolve_inputs,
+)
+from argus_cli.load.staging import (
     _HOP_FACTS,
     _INTENT_CHECKSUM_SQL,
     HOP_FACT_NAMES,
@@ -41,8 +46,9 @@ from argus_cli.staging import (
     _check_staged,
     _stage,
 )
-from argus_cli.validation import _lit, _q
-from argus_cli.workdb import _WORK_DIRS, _work_dir, connect
+from argus_cli.load.validation import _lit, _q
+from argus_cli.load.workdb import _WORK_DIRS, _work_dir, connect
+from argus_cli.schema import FIELDS, KINDS, METRIC_FIELDS, Field
 
 # What the rest of argus imports from here (names now defined in the modules above included).
 __all__ = [

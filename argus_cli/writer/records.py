@@ -1,7 +1,7 @@
 """What goes into a hop record: field checks, payload fingerprints, timestamps, error text.
 
-The tracers (argus_cli.tracing) decide when a hop starts and ends and where it sits in its run;
-this module turns what a hop recorded into the SPEC 1.1 record that is written.
+The tracers (argus_cli.writer.tracing) decide when a hop starts and ends and where it sits in its
+run; this module turns what a hop recorded into the SPEC 1.1 record that is written.
 
 Fields are checked against schema.FIELDS when they are recorded, not when the trace is read: a
 wrong type is a bug at the call site, and the loader would otherwise skip the whole record.

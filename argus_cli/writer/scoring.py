@@ -23,7 +23,7 @@ from argus_cli.report import (
 )
 
 if TYPE_CHECKING:
-    from argus_cli.tracing import AgentTracer
+    from argus_cli.writer.tracing import AgentTracer
 
 
 _LABELS = {"inference_cost": "inference cost", "g_arvis": "composite"}
@@ -163,7 +163,7 @@ class GARVISScorer:
         cost_budget_usd: float = 1.0,
         workflow_id: str | None = None,
     ) -> None:
-        from argus_cli.tracing import settings_for
+        from argus_cli.writer.tracing import settings_for
 
         base = Settings(cost_budget_usd=cost_budget_usd)
         if weights is not None:
@@ -180,7 +180,7 @@ class GARVISScorer:
     def report(self, *inputs: str | os.PathLike[str] | AgentTracer) -> Report:
         """The full report of the inputs: trace files, folders, or tracers (flushed first)."""
         from argus_cli.analysis import analyse
-        from argus_cli.tracing import AgentTracer
+        from argus_cli.writer.tracing import AgentTracer
 
         paths: list[str] = []
         for item in inputs:

@@ -38,9 +38,8 @@ import duckdb
 
 from argus_cli.diagnostics import BadRecord, InputError
 from argus_cli.importers import import_sql, no_hops_message
-from argus_cli.inputs import _TEMP_FILES, Source, _size
-from argus_cli.schema import FIELDS, Field
-from argus_cli.validation import (
+from argus_cli.load.inputs import _TEMP_FILES, Source, _size
+from argus_cli.load.validation import (
     _digest,
     _error_sql,
     _lit,
@@ -49,7 +48,8 @@ from argus_cli.validation import (
     _staged_columns,
     _struct_spec,
 )
-from argus_cli.workdb import _first_line
+from argus_cli.load.workdb import _first_line
+from argus_cli.schema import FIELDS, Field
 
 # A hop record can carry its payloads; DuckDB's default line limit (2 MB) is too small for that.
 MAX_LINE_BYTES = 64 * 1024 * 1024

@@ -12,8 +12,8 @@ leaves the hop a success, and the child that raised it is a handled error (SPEC 
 
 The open hops live in a context variable, so nesting is right per thread and per asyncio task,
 and the shared state store can stamp the hop that reads the intent with its checksum. What a
-record holds, and how its fields are checked, is argus_cli.records. Nothing here imports DuckDB
-or pyarrow until `finalize()` or a Parquet sink needs them.
+record holds, and how its fields are checked, is argus_cli.writer.records. Nothing here imports
+DuckDB or pyarrow until `finalize()` or a Parquet sink needs them.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 from argus_cli.diagnostics import InputError
-from argus_cli.records import (
+from argus_cli.report import G_ARVIS_DIMENSIONS, Settings
+from argus_cli.schema import intent_checksum
+from argus_cli.writer.records import (
     UNSET,
     HopFields,
     Placement,
@@ -45,9 +47,7 @@ from argus_cli.records import (
     rfc3339,
     to_epoch,
 )
-from argus_cli.report import G_ARVIS_DIMENSIONS, Settings
-from argus_cli.schema import intent_checksum
-from argus_cli.sinks import JsonlSink, ParquetSink, Sink
+from argus_cli.writer.sinks import JsonlSink, ParquetSink, Sink
 
 if TYPE_CHECKING:
     if sys.version_info >= (3, 11):
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     else:
         from typing_extensions import Unpack
 
-    from argus_cli.scoring import TraceReport
+    from argus_cli.writer.scoring import TraceReport
 
 TRACE_PATH_ENV = "ARGUS_TRACE_PATH"
 DEFAULT_TRACE_DIR = "argus-traces"
@@ -179,7 +179,7 @@ class Hop:
         estimate that sampled validation exists to make. A violation raised for another hop
         (a child's, travelling up through this caller) is this hop's error, as any exception.
         """
-        from argus_cli.contracts import ContractViolation
+        from argus_cli.writer.contracts import ContractViolation
 
         return (
             isinstance(exc, ContractViolation)
@@ -237,7 +237,7 @@ class AgentTracer:
 
     `path` (or $ARGUS_TRACE_PATH, else `argus-traces/{workflow_id}.jsonl`) is a JSON Lines file,
     or a Parquet folder when it ends in `.parquet` or `format="parquet"`; `sink` replaces both
-    (any argus_cli.sinks.Sink, e.g. one that keeps records in memory; `finalize()` reads
+    (any argus_cli.writer.sinks.Sink, e.g. one that keeps records in memory; `finalize()` reads
     `sink.path`). For simulations and tests, `clock` (epoch seconds) replaces the wall and
     monotonic clocks, and `span_ids` makes the span ids (default: random_span_id), so that a
     seeded simulation writes the same bytes every time.
@@ -407,7 +407,7 @@ class AgentTracer:
         whole destination: runs written earlier or by other processes to the same path count.
         """
         from argus_cli.analysis import analyse
-        from argus_cli.scoring import TraceReport
+        from argus_cli.writer.scoring import TraceReport
 
         self._sink.flush()
         empty = (
