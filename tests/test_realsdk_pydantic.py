@@ -304,3 +304,38 @@ def test_report_figures_from_the_truth(traced: Traced) -> None:
     assert workflow["g_arvis_scores"]["inference_cost"] == pytest.approx(
         1 - cost / (len(CASES) - failed)
     )
+
+
+def test_without_a_request_span_each_agent_run_is_a_run(tmp_path: Path) -> None:
+    """Without a span of the application's around the request, Pydantic AI starts a trace for
+    each `agent.run` (the delegate inside the router's tool stays in the router's): the router
+    and the reviewer are two runs, and a reviewer that gives up fails only its own. The
+    conversation id the app gave both runs is in every hop's metadata, so `argus query` can put
+    a request back together."""
+    by_name = {c.name: c for c in CASES}
+    cases = [by_name["p01"], by_name["p07"]]
+    spans, outcomes = run_cases(cases, one_trace=False)
+    assert [o.raised is not None for o in outcomes] == [False, True]
+    path = write_otlp(spans, tmp_path / "unwrapped.json", hex_ids=True)
+    runs = reading.by_run(reading.records(path))
+    assert sorted(sorted(h["hop_id"] for h in hops) for hops in runs.values()) == [
+        ["billing_agent", "router"],
+        ["billing_agent", "router"],
+        ["reviewer"],
+        ["reviewer"],
+    ]
+    rows = reading.runs(path)
+    assert {row["origin_hop"] for row in rows.values() if row["failed"]} == {"reviewer"}
+    sql = (
+        "SELECT metadata->>'conversation_id' AS conversation, count(DISTINCT run_id) AS runs, "
+        "list(DISTINCT hop_id ORDER BY hop_id) AS hops FROM hops GROUP BY 1 ORDER BY 1"
+    )
+    grouped = json.loads(reading.argus("query", str(path), sql, "--format", "json"))
+    assert grouped == [
+        {
+            "conversation": f"support-{c.name}",
+            "runs": 2,
+            "hops": ["billing_agent", "reviewer", "router"],
+        }
+        for c in cases
+    ]

@@ -121,12 +121,13 @@ first line wins):
                        OutputGuardrailTripwireTriggered, the Agents SDK's "Guardrail
                        tripwire triggered: {'guardrail': NAME}"), which stopped that hop's
                        output: {rule: NAME, else the exception type, category: "safety"}
-    metadata           {span_name, service_name}; child_errors: how many spans whose nearest
-                       hop this is failed, not counting checks (a tool error the agent
-                       recovered from, under the default --hop-spans agents); container:
-                       true for a root that is its run's only hop; error_detail: a failed
-                       span's whole status.message (LangChain writes the exception and its
-                       traceback there)
+    metadata           {span_name, service_name}; conversation_id: gen_ai.conversation.id,
+                       when the span carries one (Pydantic AI's agent runs do); child_errors:
+                       how many spans whose nearest hop this is failed, not counting checks
+                       (a tool error the agent recovered from, under the default --hop-spans
+                       agents); container: true for a root that is its run's only hop;
+                       error_detail: a failed span's whole status.message (LangChain writes
+                       the exception and its traceback there)
 
 Sources: OpenTelemetry semantic conventions for GenAI (gen-ai-spans.md, gen-ai-agent-spans.md,
 registry gen-ai.md: operation names, `gen_ai.agent.name`, `gen_ai.workflow.name`,
@@ -532,7 +533,10 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         "check_rule": f"coalesce({_string('gen_ai.guardrail.name')}, name)",
         "check_category": "CASE WHEN is_guardrail THEN 'safety' ELSE 'evaluator' END",
         "argus": argus,
+        # gen_ai.conversation.id (a JSON null in a merge patch adds nothing): which runs are
+        # turns of one conversation, for `argus query`
         "metadata": "json_merge_patch(json_object('span_name', name, 'service_name', service), "
+        f"json_object('conversation_id', {_string('gen_ai.conversation.id')}), "
         "CASE WHEN (" + failed + ") AND nullif(status_message, '') IS NOT NULL "
         "THEN json_object('error_detail', status_message) ELSE '{}' END)",
     }

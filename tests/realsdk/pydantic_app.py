@@ -9,7 +9,8 @@ The application, as a Pydantic AI user would write it:
 
 - `router`: asks the model which specialist should answer and calls it through a tool that runs
   the specialist agent (`await billing_agent.run(..., usage=ctx.usage)`, Pydantic AI's agent
-  delegation), then answers with the specialist's answer;
+  delegation, in the router's conversation: a delegate gets a conversation id of its own
+  otherwise), then answers with the specialist's answer;
 - `billing_agent`, `tech_agent`: agents with function tools; a lookup miss raises `ModelRetry`
   (the model is told and tries again), the refund gateway raises an error nothing catches;
 - `reviewer`: a separate `agent.run` after the router's, whose output validator sends the model
@@ -213,13 +214,13 @@ def build_desk(base_url: str) -> Desk:
     @router.tool
     async def ask_billing(ctx: RunContext[None], question: str) -> str:
         """Hand an invoice question to the billing specialist."""
-        result = await billing.run(question, usage=ctx.usage)
+        result = await billing.run(question, usage=ctx.usage, conversation_id=ctx.conversation_id)
         return result.output
 
     @router.tool
     async def ask_tech(ctx: RunContext[None], question: str) -> str:
         """Hand a service problem to the technical specialist."""
-        result = await tech.run(question, usage=ctx.usage)
+        result = await tech.run(question, usage=ctx.usage, conversation_id=ctx.conversation_id)
         return result.output
 
     @reviewer.output_validator
@@ -231,8 +232,15 @@ def build_desk(base_url: str) -> Desk:
     return Desk(router, billing, tech, reviewer, clients)
 
 
-async def handle(desk: Desk, tracer: trace.Tracer, case: Case) -> str:
-    """One support request, in one trace: route it, then review the answer."""
+async def handle(desk: Desk, tracer: trace.Tracer, case: Case, one_trace: bool = True) -> str:
+    """One support request: route it, then review the answer. In one trace under the app's
+    request span; else each agent run is a trace of its own, tied to the other only by the
+    `conversation_id` the app gives both (Pydantic AI's `gen_ai.conversation.id`)."""
+    if not one_trace:
+        conversation = f"support-{case.name}"
+        answer = (await desk.router.run(case.question, conversation_id=conversation)).output
+        prompt = f"{case.marker} Question: {case.question}\nAnswer: {answer}"
+        return (await desk.reviewer.run(prompt, conversation_id=conversation)).output
     with tracer.start_as_current_span(REQUEST_SPAN, attributes={"request.id": case.name}):
         answer = (await desk.router.run(case.question)).output
         review = await desk.reviewer.run(
@@ -312,16 +320,18 @@ class Outcome:
     attempts: Counter[str]  # model requests the server answered, by the agent's instructions
 
 
-def run_cases(cases: Sequence[Case] = CASES) -> tuple[list[ReadableSpan], list[Outcome]]:
+def run_cases(
+    cases: Sequence[Case] = CASES, one_trace: bool = True
+) -> tuple[list[ReadableSpan], list[Outcome]]:
     """Every case through the desk, traced: the finished spans and what each request did."""
     with FakeOpenAI(respond) as server, traced() as (exporter, tracer):
-        outcomes = asyncio.run(_run_all(server, tracer, cases))
+        outcomes = asyncio.run(_run_all(server, tracer, cases, one_trace))
         spans = list(exporter.get_finished_spans())
     return spans, outcomes
 
 
 async def _run_all(
-    server: FakeOpenAI, tracer: trace.Tracer, cases: Sequence[Case]
+    server: FakeOpenAI, tracer: trace.Tracer, cases: Sequence[Case], one_trace: bool
 ) -> list[Outcome]:
     """The cases one after the other in one event loop, whose clients are closed in it."""
     desk = build_desk(server.base_url)
@@ -330,7 +340,7 @@ async def _run_all(
         for case in cases:
             raised = None
             try:
-                await handle(desk, tracer, case)
+                await handle(desk, tracer, case, one_trace)
             except Exception as exc:  # the faults that raise out of the request
                 raised = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
             attempts = Counter(r.system for r in server.requests if r.marker == case.name)
