@@ -153,3 +153,33 @@ def test_documented_recipes_are_the_tested_files():
         assert (DOCS / name).read_text(encoding="utf-8") in text, f"docs/{page} differs from {name}"
         if page == "ci.md":
             assert f"(ci/{name})" in text, f"docs/ci.md does not link docs/ci/{name}"
+
+
+def test_readme_ci_lines_gate_as_they_say(project):
+    """The front page's CI block: check and diff pass a healthy trace and fail a regressed one."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme[readme.index("## In CI") :].split("```sh\n", 1)[1].split("```", 1)[0]
+    found = [
+        shlex.split(line.split("#")[0])[1:]
+        for line in block.splitlines()
+        if line.startswith("argus ")
+    ]
+    assert [args[0] for args in found] == ["check", "diff"]
+    summary = project / "summary.md"
+    assert [invoke(args, summary).exit_code for args in found] == [0, 0]
+    write(project / "traces" / "eval.jsonl", healthy(wrong=30))
+    assert [invoke(args, summary).exit_code for args in found] == [1, 1]
+
+
+def test_the_configuration_page_error_example(tmp_path, monkeypatch):
+    """docs/configuration.md shows what a misspelt key gives: exit 2 and one line naming it."""
+    page = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    shown = re.search(r"^argus: error: \S+/argus\.toml: (check\.min_e2 .*?), \.\.\.\)$", page, re.M)
+    assert shown is not None
+    (tmp_path / "argus.toml").write_text("[check]\nmin_e2 = 0.9\n", encoding="utf-8")
+    write(tmp_path / "traces" / "eval.jsonl", healthy())
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["check", "traces/"])
+    assert result.exit_code == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"argus: error: {tmp_path / 'argus.toml'}: {shown.group(1)}")

@@ -4,6 +4,8 @@ holds every page."""
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import re
 import shlex
@@ -171,3 +173,97 @@ def test_documented_output_is_what_argus_prints(example, monkeypatch):
         example.page.write_text(text.replace(example.shown, printed), encoding="utf-8")
         return
     assert printed == example.shown.rstrip("\n"), f"{example.page.name}: {example.command}"
+
+
+# --- The writer library page's Python examples run, in order, as a user would paste them ---
+
+EXPECTED_ERROR = re.compile(r"^(\w+(?:Error|Conflict|Violation)): (.+)$")
+
+
+def python_blocks(page: Path) -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```\n", page.read_text(encoding="utf-8"), re.M | re.S)
+
+
+def run_block(code: str, namespace: dict) -> int:
+    """Run a block statement by statement. A statement followed by a comment line says what
+    it gives: `# SomeError: message` (it must raise that) or a value's repr (it must equal it);
+    an inline `# SomeError: ...` also means it must raise. Returns how many were checked."""
+    lines = code.splitlines()
+    checked = 0
+    for stmt in ast.parse(code).body:
+        end = stmt.end_lineno or stmt.lineno
+        following = lines[end].strip() if end < len(lines) else ""
+        inline = lines[end - 1].split("  # ", 1)[1] if "  # " in lines[end - 1] else ""
+        said = following[2:] if following.startswith("# ") else ""
+        error = EXPECTED_ERROR.match(said) or EXPECTED_ERROR.match(inline)
+        compiled = compile(ast.Module([stmt], []), "docs/writer.md", "exec")
+        if error:
+            with pytest.raises(Exception) as caught:
+                exec(compiled, namespace)
+            assert type(caught.value).__name__ == error.group(1)
+            if error.re is EXPECTED_ERROR and error.string == said:
+                assert error.group(2) in str(caught.value)
+            checked += 1
+        elif said and isinstance(stmt, ast.Expr):
+            value = eval(compile(ast.Expression(stmt.value), "docs/writer.md", "eval"), namespace)
+            assert repr(value) == said
+            checked += 1
+        else:
+            exec(compiled, namespace)
+    return checked
+
+
+def writer_page_namespace(tmp_path: Path) -> dict:
+    """What the page's examples take as given: a tracer, the agents' own functions and data."""
+    from types import SimpleNamespace
+
+    import pydantic
+
+    from argus_cli import AgentTracer
+
+    attempts = iter([TimeoutError("lookup_invoice did not answer in 10 s")])
+
+    def lookup_invoice(account):
+        for error in attempts:
+            raise error
+        return {"account": account, "amount": 12.5}
+
+    class Decision(pydantic.BaseModel):
+        member_id: str
+        approved: bool
+
+    return {
+        "tracer": AgentTracer(workflow_id="docs", path=str(tmp_path / "docs.jsonl")),
+        "document": {"pages": 2},
+        "parse": lambda document: SimpleNamespace(
+            output={"member_id": "M-1"}, confidence=0.9, input_tokens=10, output_tokens=5, cost=0.01
+        ),
+        "lookup_invoice": lookup_invoice,
+        "account": "A-7",
+        "draft": lambda invoice: {"reply": f"invoice {invoice['amount']}"},
+        "output": {"decision": "approve"},
+        "payload": {"member_id": "M-1", "letter": "fine"},
+        "violations": [],
+        "Decision": Decision,
+        "eligibility_agent": lambda payload: {
+            "member_id": payload["member_id"],
+            "approved": True,
+            "amount": 1.0,
+            "letter": "ok",
+        },
+        "route_to_review": lambda output, violations: None,
+    }
+
+
+def test_the_writer_page_examples_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    namespace = writer_page_namespace(tmp_path)
+    checked = 0
+    for code in python_blocks(DOCS / "writer.md"):
+        # a block that makes a tracer of its own shows another set-up: it runs on its own
+        own = dict(namespace) if re.search(r"^tracer = ", code, re.M) else namespace
+        checked += run_block(code, own)
+    assert checked >= 4  # the contract's violations, IntentConflict, two PermissionErrors
+    records = (tmp_path / "docs.jsonl").read_text(encoding="utf-8").splitlines()
+    hops = {json.loads(r)["hop_id"] for r in records if '"kind":"hop"' in r.replace(" ", "")}
+    assert {"parser", "ocr-tool", "billing_agent", "lookup_invoice", "validator"} <= hops
