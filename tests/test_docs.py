@@ -267,3 +267,23 @@ def test_the_writer_page_examples_run(tmp_path, monkeypatch):
     records = (tmp_path / "docs.jsonl").read_text(encoding="utf-8").splitlines()
     hops = {json.loads(r)["hop_id"] for r in records if '"kind":"hop"' in r.replace(" ", "")}
     assert {"parser", "ocr-tool", "billing_agent", "lookup_invoice", "validator"} <= hops
+
+
+# --- The front page and the reference do not say the same thing twice ---
+
+
+def prose_words(text: str) -> list[str]:
+    """A page's words outside code blocks (program output may repeat; sentences may not)."""
+    return re.sub(r"^```.*?^```\n", "", text, flags=re.MULTILINE | re.DOTALL).split()
+
+
+def test_no_sentence_of_the_readme_is_repeated_in_the_docs():
+    """No run of ten words of the README's prose stands again in a docs page's prose."""
+    n = 10
+    docs: set[str] = set()
+    for page in DOCS.rglob("*.md"):
+        words = prose_words(page.read_text(encoding="utf-8"))
+        docs.update(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+    words = prose_words(README)
+    repeated = [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+    assert [run for run in repeated if run in docs] == []
