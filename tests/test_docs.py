@@ -99,6 +99,22 @@ class Example:
     head: int | None  # `| head -N`
     shown: str  # the output the page shows
     status: int | None  # from a following `$ echo $?`
+    jq: str | None = None  # `| jq PROGRAM`, of the two forms `jq_lines` reads
+
+
+# `.key`, or `.list[] | {key, key}`: the jq the pages use, read here so the test needs no jq
+JQ = re.compile(r"^\.(\w+)(?:\[\] \| \{([\w, ]+)\})?$")
+
+
+def jq_lines(program: str, stdout: str) -> list[str]:
+    """What `jq -c PROGRAM` prints for the two forms JQ matches."""
+    match = JQ.match(program)
+    assert match is not None
+    value = json.loads(stdout)[match.group(1)]
+    if match.group(2) is None:
+        return [json.dumps(value)]
+    keys = [k.strip() for k in match.group(2).split(",")]
+    return [json.dumps({k: item[k] for k in keys}, separators=(",", ":")) for item in value]
 
 
 def examples(page: Path) -> list[Example]:
@@ -126,14 +142,17 @@ def examples(page: Path) -> list[Example]:
             if not command.startswith("argus "):
                 continue
             shell = shlex.split(command.split(" #")[0] if "#" in command else command)
-            head = None
+            head, jq = None, None
             if "|" in shell:
                 at = shell.index("|")
                 pipe, shell = shell[at + 1 :], shell[:at]
-                if pipe[:1] != ["head"]:
-                    continue  # jq and the like are not run here
-                head = int(pipe[1].lstrip("-"))
-            found.append(Example(page, command, shell[1:], head, shown, status))
+                if pipe[0] == "head":
+                    head = int(pipe[1].lstrip("-"))
+                elif pipe[0] == "jq" and JQ.match(pipe[-1]):
+                    jq = pipe[-1]
+                else:
+                    continue  # other pipes are shown, not run
+            found.append(Example(page, command, shell[1:], head, shown, status, jq))
     return found
 
 
@@ -162,6 +181,8 @@ def test_documented_output_is_what_argus_prints(example, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     result = CliRunner().invoke(app, example.words)
     lines = [line.rstrip() for line in result.stdout.splitlines()]
+    if example.jq is not None:
+        lines = jq_lines(example.jq, result.stdout)
     if example.head is not None:
         lines = lines[: example.head]
     printed = "\n".join(lines).rstrip("\n")
