@@ -333,3 +333,19 @@ def test_no_sentence_of_the_readme_is_repeated_in_the_docs():
     words = prose_words(README)
     repeated = [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
     assert [run for run in repeated if run in docs] == []
+
+
+def test_every_message_in_the_bad_input_table_is_one_the_corpus_gives():
+    """docs/bad-input.md quotes argus's messages; each is what a tests/data/bad/ case expects
+    (those cases are run by tests/test_bad_records.py), so the table cannot drift from it."""
+    given = []
+    for expected in (ROOT / "tests" / "data" / "bad").glob("*.expected.json"):
+        given += [reason for _, reason in json.loads(expected.read_text(encoding="utf-8"))["bad"]]
+    page = (DOCS / "bad-input.md").read_text(encoding="utf-8")
+    quoted = re.findall(r"(?:skipped|named): `([^`]+)`", page)
+    assert len(quoted) >= 9
+    for message in quoted:
+        before, _, after = message.partition("(...)")
+        assert any(reason.startswith(before) and reason.endswith(after) for reason in given), (
+            message
+        )
