@@ -349,3 +349,20 @@ def test_every_message_in_the_bad_input_table_is_one_the_corpus_gives():
         assert any(reason.startswith(before) and reason.endswith(after) for reason in given), (
             message
         )
+
+
+def test_the_site_builds_strictly(tmp_path):
+    """What .ci/run does after installing the docs extra; here too when it is installed."""
+    pytest.importorskip("mkdocs", reason="the docs extra is not installed")
+    pytest.importorskip("material", reason="the docs extra is not installed")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    built = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert built.returncode == 0, built.stderr
+    assert (tmp_path / "cli" / "index.html").exists()
+    assert "schema_version" in (tmp_path / "changelog" / "index.html").read_text(encoding="utf-8")
