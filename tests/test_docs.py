@@ -366,3 +366,80 @@ def test_the_site_builds_strictly(tmp_path):
     assert built.returncode == 0, built.stderr
     assert (tmp_path / "cli" / "index.html").exists()
     assert "schema_version" in (tmp_path / "changelog" / "index.html").read_text(encoding="utf-8")
+
+
+# --- The importing page's OpenTelemetry snippets: what they set is what argus reads ---
+
+
+class RecordingSpan:
+    """Stands in for an OpenTelemetry span: keeps what the page's code sets, as OTLP JSON."""
+
+    def __init__(self) -> None:
+        self.attributes: list[dict] = []
+        self.events: list[dict] = []
+
+    @staticmethod
+    def value(value) -> dict:
+        if isinstance(value, bool):
+            return {"boolValue": value}
+        if isinstance(value, float):
+            return {"doubleValue": value}
+        if isinstance(value, list):
+            return {"arrayValue": {"values": [RecordingSpan.value(v) for v in value]}}
+        return {"stringValue": str(value)}
+
+    def set_attribute(self, key: str, value) -> None:
+        self.attributes.append({"key": key, "value": self.value(value)})
+
+    def add_event(self, name: str, attributes: dict) -> None:
+        pairs = [{"key": k, "value": self.value(v)} for k, v in attributes.items()]
+        self.events.append(
+            {"name": name, "timeUnixNano": "1775037601000000000", "attributes": pairs}
+        )
+
+
+def test_the_importing_page_span_attributes_are_read(tmp_path, monkeypatch):
+    """A hop span and its trace's root, set exactly as docs/importing.md shows, then loaded."""
+    hop_code, root_code = python_blocks(DOCS / "importing.md")
+    span, root = RecordingSpan(), RecordingSpan()
+    exec(compile(hop_code, "docs/importing.md", "exec"), {"span": span})
+    exec(compile(root_code, "docs/importing.md", "exec"), {"root": root})
+    trace = "5b8efff798038103d269b633813fc60c"
+    kind = {"key": "gen_ai.operation.name", "value": {"stringValue": "invoke_agent"}}
+    name = {"key": "gen_ai.agent.name", "value": {"stringValue": "billing_agent"}}
+    spans = [
+        {
+            "traceId": trace,
+            "spanId": "eee19b7ec3c1b174",
+            "name": "support-desk",
+            "startTimeUnixNano": "1775037600000000000",
+            "endTimeUnixNano": "1775037603000000000",
+            "attributes": root.attributes,
+            "events": root.events,
+        },
+        {
+            "traceId": trace,
+            "spanId": "eee19b7ec3c1b175",
+            "parentSpanId": "eee19b7ec3c1b174",
+            "name": "invoke_agent billing_agent",
+            "startTimeUnixNano": "1775037600100000000",
+            "endTimeUnixNano": "1775037602000000000",
+            "attributes": [kind, name, *span.attributes],
+        },
+    ]
+    export = {"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}
+    (tmp_path / "export.jsonl").write_text(json.dumps(export) + "\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+
+    def query(sql: str) -> list[dict]:
+        result = CliRunner().invoke(app, ["query", "export.jsonl", sql, "--json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    (hop,) = query("SELECT hop_id, validated, violations, confidence, scores FROM hops")
+    assert hop["hop_id"] == "billing_agent" and hop["validated"] is True
+    assert hop["violations"] == [
+        {"rule": "phi_in_free_text", "severity": None, "category": "safety"}
+    ]
+    assert hop["confidence"] == 0.92 and hop["scores"] == {"groundedness": 0.9}
+    assert query("SELECT correct FROM outcomes") == [{"correct": False}]
