@@ -183,3 +183,16 @@ def test_the_configuration_page_error_example(tmp_path, monkeypatch):
     assert result.exit_code == 2 and result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"argus: error: {tmp_path / 'argus.toml'}: {shown.group(1)}")
+
+
+def test_the_gate_table_names_every_gate_by_its_flag_and_key():
+    """docs/ci.md's table of gates: one row per `[check]` key, each with a flag argus check has."""
+    from typer.main import get_command
+
+    page = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(--[\w-]+)[^|]*\| `(\w+)", page, re.MULTILINE)
+    check = get_command(app).commands["check"]  # type: ignore[attr-defined]
+    flags = {opt for param in check.params for opt in param.opts}
+    assert sorted(key for _, key in rows) == sorted(CHECK_KEYS)
+    for flag, key in rows:
+        assert flag in flags and flag.lstrip("-").replace("-", "_") == key
