@@ -443,3 +443,13 @@ def test_the_importing_page_span_attributes_are_read(tmp_path, monkeypatch):
     ]
     assert hop["confidence"] == 0.92 and hop["scores"] == {"groundedness": 0.9}
     assert query("SELECT correct FROM outcomes") == [{"correct": False}]
+
+
+def test_the_exit_code_table_lists_every_exit_code():
+    from argus_cli.diagnostics import ExitCode
+
+    page = (DOCS / "bad-input.md").read_text(encoding="utf-8")
+    table = page[page.index("## Exit codes") :]
+    assert [int(c) for c in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)] == [
+        int(code) for code in ExitCode
+    ]
