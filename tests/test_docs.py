@@ -453,3 +453,15 @@ def test_the_exit_code_table_lists_every_exit_code():
     assert [int(c) for c in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)] == [
         int(code) for code in ExitCode
     ]
+
+
+def test_the_version_is_the_changelogs_latest_everywhere():
+    """pyproject, argus_cli.__version__ (what --version prints) and CHANGELOG.md agree."""
+    from argus_cli import __version__
+
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert re.search(r'^version = "([^"]+)"$', pyproject, re.MULTILINE).group(1) == __version__
+    assert re.search(r"^## \[(\d[^\]]*)\]", changelog, re.MULTILINE).group(1) == __version__
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.stdout == f"argus {__version__}\n"
