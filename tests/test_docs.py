@@ -1,6 +1,11 @@
-"""The docs cannot silently fall behind the CLI: every command has help, a line on the front
-page and a place in the reference; the README's commands are the ones CI runs; the site's nav
-holds every page."""
+"""The docs cannot silently fall behind the code.
+
+Every command has help and a line on the front page; the README's test command is the one CI
+runs; the site's nav holds every page and builds strictly; the README says nothing a docs page
+says again; and the examples run: every `$ argus ...` on the bundled samples prints what its page
+shows (ARGUS_UPDATE_DOCS=1 rewrites the pages), the writer page's Python runs in order, the
+importing page's span attributes are read as it says, the bad-input table quotes real messages.
+"""
 
 from __future__ import annotations
 
