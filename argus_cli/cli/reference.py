@@ -24,8 +24,8 @@ HEADER = """\
 <!-- Generated from the Typer app by `python -m argus_cli.cli.reference > docs/cli.md`; do not
 edit by hand: tests/test_cli_reference.py fails while this page differs from what it generates. -->
 
-Every command and option, as `argus COMMAND --help` gives them; what the exit codes mean is on
-[Inputs, bad input and exit codes](bad-input.md#exit-codes).
+Every command and option, as `argus COMMAND --help` gives them (every command takes `--help`);
+what the exit codes mean is on [Inputs, bad input and exit codes](bad-input.md#exit-codes).
 """
 
 # Value names for parameters that name none, by the Python type they are parsed as.
