@@ -9,7 +9,9 @@ figure below comes from `CASES` (the script of the faults) or from the spans Pyd
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -338,4 +340,40 @@ def test_without_a_request_span_each_agent_run_is_a_run(tmp_path: Path) -> None:
             "hops": ["billing_agent", "reviewer", "router"],
         }
         for c in cases
+    ]
+
+
+DOCS = Path(__file__).parent.parent / "docs" / "importing.md"
+
+
+def test_the_importing_pages_one_trace_snippet_keeps_a_request_in_one_run(tmp_path: Path) -> None:
+    """The snippet docs/importing.md shows, run as the request handler of the desk: one trace
+    per request, so one run with the router, its specialist and the reviewer."""
+    (code,) = re.findall(
+        r'^```python title="one trace per request"\n(.*?)^```\n',
+        DOCS.read_text(encoding="utf-8"),
+        re.M | re.S,
+    )
+    compiled = compile(code, str(DOCS), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+
+    async def snippet(desk: Any, tracer: Any, case: Case) -> object:
+        names = {"tracer": tracer, "router": desk.router, "reviewer": desk.reviewer}
+        result = eval(compiled, {**names, "question": case.question})
+        return await result if result is not None else None
+
+    by_name = {c.name: c for c in CASES}
+    cases = [by_name["p01"], by_name["p07"]]
+    spans, outcomes = run_cases(cases, handler=snippet)
+    assert [o.raised is not None for o in outcomes] == [False, True]
+    assert len({_trace_id(s) for s in spans}) == len(cases)
+    path = write_otlp(spans, tmp_path / "snippet.json", hex_ids=True)
+    runs = reading.runs(path)
+    assert sorted((row["failed"], row["origin_hop"]) for row in runs.values()) == [
+        (False, None),
+        (True, "reviewer"),
+    ]
+    hops = reading.by_run(reading.records(path))
+    assert sorted(sorted(h["hop_id"] for h in run) for run in hops.values()) == [
+        ["billing_agent", "reviewer", "router"],
+        ["billing_agent", "reviewer", "router"],
     ]

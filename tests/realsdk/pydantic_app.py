@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -320,18 +320,27 @@ class Outcome:
     attempts: Counter[str]  # model requests the server answered, by the agent's instructions
 
 
+Handler = Callable[[Desk, trace.Tracer, Case], Awaitable[object]]
+
+
 def run_cases(
-    cases: Sequence[Case] = CASES, one_trace: bool = True
+    cases: Sequence[Case] = CASES, one_trace: bool = True, handler: Handler | None = None
 ) -> tuple[list[ReadableSpan], list[Outcome]]:
-    """Every case through the desk, traced: the finished spans and what each request did."""
+    """Every case through the desk, traced: the finished spans and what each request did.
+    `handler` serves a request instead of `handle` (a documented snippet, say)."""
+    if handler is None:
+
+        async def handler(desk: Desk, tracer: trace.Tracer, case: Case) -> object:
+            return await handle(desk, tracer, case, one_trace)
+
     with FakeOpenAI(respond) as server, traced() as (exporter, tracer):
-        outcomes = asyncio.run(_run_all(server, tracer, cases, one_trace))
+        outcomes = asyncio.run(_run_all(server, tracer, cases, handler))
         spans = list(exporter.get_finished_spans())
     return spans, outcomes
 
 
 async def _run_all(
-    server: FakeOpenAI, tracer: trace.Tracer, cases: Sequence[Case], one_trace: bool
+    server: FakeOpenAI, tracer: trace.Tracer, cases: Sequence[Case], handler: Handler
 ) -> list[Outcome]:
     """The cases one after the other in one event loop, whose clients are closed in it."""
     desk = build_desk(server.base_url)
@@ -340,7 +349,7 @@ async def _run_all(
         for case in cases:
             raised = None
             try:
-                await handle(desk, tracer, case, one_trace)
+                await handler(desk, tracer, case)
             except Exception as exc:  # the faults that raise out of the request
                 raised = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
             attempts = Counter(r.system for r in server.requests if r.marker == case.name)
