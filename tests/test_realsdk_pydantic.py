@@ -179,25 +179,28 @@ def test_one_run_per_request_the_agents_are_its_hops(traced: Traced) -> None:
         assert {h["workflow_id"] for h in hops} == {"pydantic-support-desk"}
 
 
-@pytest.mark.parametrize("hop_spans", ["agents", "tools"])
+@pytest.mark.parametrize("hop_spans", ["agents", "tools", "genai"])
 def test_each_run_failed_or_not_with_its_origin_and_message(traced: Traced, hop_spans: str) -> None:
-    """Per run: failed or not, the innermost agent (or tool) where the error was born, and its
-    real message from the span's exception event (Pydantic AI sets no status message)."""
+    """Per run: failed or not, the innermost agent (or tool, or model call) where the error was
+    born, and its real message from the span's exception event (Pydantic AI sets no status
+    message)."""
     runs = reading.runs(traced.hex_file, "--hop-spans", hop_spans)
     records = reading.by_run(reading.records(traced.hex_file, "--hop-spans", hop_spans))
     assert set(runs) == set(traced.case_of)
     for run_id, row in runs.items():
         case = traced.case_of[run_id]
         origin = case.origin
-        if hop_spans == "tools" and case.fault == "tool_crash":
+        if hop_spans != "agents" and case.fault == "tool_crash":
             origin = "issue_refund"  # the tool is a hop now, and the innermost
+        if hop_spans == "genai" and case.fault == "router_500":
+            origin = "router/chat"  # so is the model call that got HTTP 500 to the end
         assert (row["failed"], row["origin_hop"]) == (case.failed, origin), case
         failed = [h for h in records[run_id] if h["status"] == "error"]
         if not case.failed:
             # a tool's ModelRetry, handled by its agent, is an error only where it is a hop
             expected = Counter(case.tool_calls[:1]) if case.fault == "tool_retry" else Counter()
             assert Counter(h["hop_id"] for h in failed) == (
-                expected if hop_spans == "tools" else Counter()
+                expected if hop_spans != "agents" else Counter()
             ), case
             if failed:
                 assert failed[0]["error"].startswith("pydantic_ai.exceptions.ToolRetryError: ")
