@@ -20,11 +20,20 @@ def argus(*args: str) -> str:
     return result.stdout
 
 
+# What `argus convert` wrote, by input file (path, mtime, size) and flags: several tests read
+# the same export the same way, and each conversion costs a second or so.
+_CONVERTED: dict[tuple[str, int, int, tuple[str, ...]], str] = {}
+
+
 def records(path: Path, *flags: str) -> list[dict[str, Any]]:
     """The SPEC records `argus convert` makes of the file, with these flags."""
-    out = path.with_suffix(f".{'-'.join(flags) or 'default'}.jsonl")
-    argus("convert", str(path), "-o", str(out), *flags)
-    return [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, flags)
+    if key not in _CONVERTED:
+        out = path.with_suffix(f".{'-'.join(flags) or 'default'}.jsonl")
+        argus("convert", str(path), "-o", str(out), *flags)
+        _CONVERTED[key] = out.read_text(encoding="utf-8")
+    return [json.loads(line) for line in _CONVERTED[key].splitlines() if line.strip()]
 
 
 def by_run(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
