@@ -196,8 +196,9 @@ def _file_source(path: Path, display: str) -> Source:
     """
     try:
         with open(path, "rb") as handle:
-            head = handle.read(_SNIFF_BYTES)
             size = os.fstat(handle.fileno()).st_size
+            # (a read of the size it needs: `read(1 MiB)` allocates all of it for a 1 KB file)
+            head = handle.read(min(size, _SNIFF_BYTES) if size > 0 else _SNIFF_BYTES)
     except OSError as exc:
         raise InputError(f"{display}: cannot read ({exc.strerror or exc})") from None
     detected: SourceFormat | None = None

@@ -150,10 +150,12 @@ class _FastPathFailed(Exception):
     """A fast path raised inside the all-files transaction, which DuckDB has now aborted."""
 
 
-# Files of one kind are read by one statement, up to this many bytes: planning the typed SQL
-# costs some milliseconds a statement, which a statement per file paid for every small file.
-# The cap keeps what a file with a bad record sends the line-by-line way (its whole scan) small.
+# Files of one kind are read by one statement, up to this many bytes and files: planning the
+# typed SQL costs some milliseconds a statement, which a statement per file paid for every small
+# file. The byte cap keeps what a file with a bad record sends the line-by-line way (its whole
+# scan) small; the file cap, memory (DuckDB holds some 8 KB a file until its scan ends).
 SCAN_BYTES = 64 * 1024 * 1024
+SCAN_FILES = 10_000
 
 
 @dataclass(frozen=True)
@@ -221,7 +223,7 @@ def _scans(sources: Sequence[Source]) -> list[_Scan]:
         key = (source.gzip, source.hive)
         size = _size(source)
         members, total = open_.get(key, ([], 0))
-        if not members or total + size > SCAN_BYTES:
+        if not members or total + size > SCAN_BYTES or len(members) >= SCAN_FILES:
             members, total = [], 0
             groups.append(members)
         members.append(index)
