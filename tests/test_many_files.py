@@ -69,7 +69,7 @@ def test_the_bad_corpus_in_one_folder_among_clean_files(tmp_path):
             assert named == case["bad"], (kwargs, case["file"])
 
 
-def test_a_mixed_folder_keeps_input_order(tmp_path):
+def test_a_mixed_folder_keeps_input_order(tmp_path, monkeypatch):
     """JSON Lines, gzip, Parquet and OTLP files interleaved by name: each kind is scanned at
     once, and the rows still come in the order of the files."""
     folder = tmp_path / "mixed"
@@ -87,15 +87,22 @@ def test_a_mixed_folder_keeps_input_order(tmp_path):
                 [{"run_id": r["run_id"], "hop_id": r["hop_id"]} for r in hops]
             )
             pq.write_table(table, folder / f"{number}-c.parquet")
+            pq.write_table(table, folder / f"{number}-e.parquet")  # (two: one scan)
     shutil.copy(OTLP, folder / "4-d.jsonl")
     for kwargs in MODES:
         assert loaded([str(folder)], **kwargs) == one_statement_each([str(folder)], **kwargs)
+    restarts = []
+    real = staging._stage_files
+    monkeypatch.setattr(
+        staging, "_stage_files", lambda *a, **k: restarts.append(k["per_file"]) or real(*a, **k)
+    )
     trace = load([str(folder)])
+    assert restarts == [False]  # clean files: no scan failed and had to be read again
     place = {name: number for number, name in enumerate(trace.files)}
     rows = trace.con.execute("SELECT _file FROM hops ORDER BY _order").fetchall()
     assert [place[f] for (f,) in rows] == sorted(place[f] for (f,) in rows)
     kinds = {Path(f).name.split("-")[1] for (f,) in rows}  # every kind of file gave hops
-    assert kinds == {"a.jsonl", "b.jsonl.gz", "c.parquet", "d.jsonl"}
+    assert kinds == {"a.jsonl", "b.jsonl.gz", "c.parquet", "d.jsonl", "e.parquet"}
     trace.close()
 
 
@@ -179,8 +186,17 @@ def test_scans_group_by_kind_within_their_caps(tmp_path, monkeypatch):
     monkeypatch.setattr(staging, "SCAN_FILES", 2)
     assert [s.indices for s in staging._scans(sources)][:2] == [(0, 2), (1,)]
     monkeypatch.setattr(staging, "SCAN_FILES", 10_000)
-    monkeypatch.setattr(staging, "SCAN_BYTES", 25)
-    assert [s.indices for s in staging._scans(sources)][:3] == [(0, 2), (1,), (3, 6)]
+    monkeypatch.setattr(staging, "SCAN_BYTES", 25)  # (a gzip file counts 8x: what it unpacks to)
+    assert [s.indices for s in staging._scans(sources)][:4] == [(0, 2), (1,), (3,), (4, 8)]
+    parquet = [
+        src("p1.parquet", "parquet"),
+        src("p2.parquet", "parquet"),
+        src("p3.parquet", "parquet"),
+    ]
+    same_types = {0: "run_id VARCHAR", 1: "run_id BIGINT", 2: "run_id VARCHAR"}
+    monkeypatch.setattr(staging, "SCAN_BYTES", 1000)
+    assert [s.indices for s in staging._scans(parquet, same_types)] == [(0, 2), (1,)]
+    assert [s.indices for s in staging._scans(parquet)] == [(0,), (1,), (2,)]  # types unknown
 
 
 def test_a_big_folder_is_a_few_scans(tmp_path):
@@ -251,3 +267,26 @@ def test_any_small_files_load_as_each_file_alone(files, kwargs):
         except Exception as exc:
             together = repr(exc)
         assert together == alone
+
+
+def test_parquet_files_of_one_schema_are_one_scan_and_keep_their_faults(tmp_path):
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    values = [[0.5, 0.25], [float("nan"), 0.5], [7.0, None], [0.75, 1.0]]
+    for number, confidences in enumerate(values):
+        rows = [
+            {"run_id": f"r{number}", "hop_id": f"h{k}", "seq": k + 1, "confidence": c}
+            for k, c in enumerate(confidences)
+        ]
+        pq.write_table(pa.Table.from_pylist(rows), folder / f"part-{number}.parquet")
+    sources = resolve_inputs([str(folder)])
+    trace = load([str(folder)])
+    schemas = staging._parquet_schemas(trace.con, sources)
+    assert [s.indices for s in staging._scans(sources, schemas)] == [(0, 1, 2, 3)]
+    assert [(Path(b.file).name, b.line, b.reason) for b in trace.bad] == [
+        ("part-1.parquet", 1, "field 'confidence' must be a number in 0..1"),
+        ("part-2.parquet", 1, "field 'confidence' must be a number in 0..1"),
+    ]
+    trace.close()
+    for kwargs in MODES:
+        assert loaded([str(folder)], **kwargs) == one_statement_each([str(folder)], **kwargs)

@@ -269,6 +269,11 @@ def _scan_path(path: str) -> str:
     return _GLOB_CHARS.sub(r"[\1]", absolute)
 
 
+def _unescaped(scan: str) -> str:
+    """The real path of a file `_scan_path` gave: what DuckDB names it by when it is read."""
+    return re.sub(r"\[([*?\[])\]", r"\1", scan)
+
+
 _TEMP_FILES: list[str] = []
 
 

@@ -38,7 +38,7 @@ import duckdb
 
 from argus_cli.diagnostics import BadRecord, InputError
 from argus_cli.importers import import_sql, no_hops_message
-from argus_cli.load.inputs import _TEMP_FILES, Source, _size
+from argus_cli.load.inputs import _TEMP_FILES, Source, _size, _unescaped
 from argus_cli.load.validation import (
     _digest,
     _error_sql,
@@ -48,7 +48,7 @@ from argus_cli.load.validation import (
     _staged_columns,
     _struct_spec,
 )
-from argus_cli.load.workdb import _first_line
+from argus_cli.load.workdb import _first_line, _json_bytes
 from argus_cli.schema import FIELDS, Field
 
 # A hop record can carry its payloads; DuckDB's default line limit (2 MB) is too small for that.
@@ -131,7 +131,7 @@ def _stage(
         "INSERT INTO files SELECT unnest(range(len($1::VARCHAR[]))), unnest($1::VARCHAR[])",
         [[s.display for s in sources]],
     )
-    scans = _scans(sources)
+    scans = _scans(sources, _parquet_schemas(con, sources))
     con.execute("BEGIN TRANSACTION")
     try:
         _stage_files(con, sources, scans, keep_raw, fields, progress, facts, per_file=False)
@@ -190,7 +190,7 @@ class _Scan:
         if self.indices == tuple(range(start, start + len(self.indices))):
             return f"CAST({start} + file_index AS INTEGER)"
         listed = ", ".join(map(str, self.indices))
-        return f"CAST([{listed}][file_index + 1] AS INTEGER)"
+        return f"[{listed}][CAST(file_index AS BIGINT) + 1]"
 
     def where_sql(self) -> str:
         """The scan's rows in `staged`."""
@@ -207,21 +207,28 @@ class _Scan:
         )
 
 
-def _scans(sources: Sequence[Source]) -> list[_Scan]:
+def _scans(sources: Sequence[Source], schemas: dict[int, str] | None = None) -> list[_Scan]:
     """The files grouped into scans, in order of each scan's first file.
 
     JSON Lines files group by compression and folder values (a scan types them with one
-    SQL); every other file is a scan of its own (Parquet by its own column types, OTLP and
-    Langfuse through an importer's joins).
+    SQL); Parquet files by folder values and `schemas` (their column types, which a scan
+    must not unify: a number is not a string); OTLP and Langfuse files, and a Parquet file of
+    unknown schema, are scans of their own (an importer's joins, a file's own types).
+    The caps count the bytes of JSON a file holds (a packed file, some PACKED_RATIO times its
+    size), as that is what a scan sorts.
     """
+    schemas = schemas or {}
     open_: dict[tuple[object, ...], tuple[list[int], int]] = {}
     groups: list[list[int]] = []
     for index, source in enumerate(sources):
-        if source.format != "jsonl":
+        if source.format == "jsonl":
+            key: tuple[object, ...] = (source.gzip, source.hive)
+        elif source.format == "parquet" and index in schemas:
+            key = ("parquet", schemas[index], source.hive)
+        else:
             groups.append([index])
             continue
-        key = (source.gzip, source.hive)
-        size = _size(source)
+        size = _json_bytes(source)
         members, total = open_.get(key, ([], 0))
         if not members or total + size > SCAN_BYTES or len(members) >= SCAN_FILES:
             members, total = [], 0
@@ -230,6 +237,29 @@ def _scans(sources: Sequence[Source]) -> list[_Scan]:
         open_[key] = (members, total + size)
     groups.sort(key=lambda group: group[0])
     return [_Scan(tuple(sources[i] for i in g), tuple(g)) for g in groups]
+
+
+def _parquet_schemas(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> dict[int, str]:
+    """Each Parquet file's column names and types, from one read of every footer.
+
+    Empty when there are not two Parquet files to group, or when one cannot be read: each is
+    then read alone, and a broken one is named as it always was.
+    """
+    parquet = {i: s for i, s in enumerate(sources) if s.format == "parquet"}
+    if len(parquet) < 2:
+        return {}
+    # parquet_schema names each file by its real path: the name below its escaped pattern.
+    real = {_unescaped(s.scan): i for i, s in parquet.items()}
+    paths = "[" + ", ".join(_lit(s.scan) for s in parquet.values()) + "]"
+    try:
+        rows = con.execute(
+            "SELECT file_name, string_agg(name || ' ' || coalesce(duckdb_type, '') || ' ' || "
+            "coalesce(repetition_type, ''), ', ' ORDER BY column_id) "
+            f"FROM parquet_schema({paths}) GROUP BY file_name"
+        ).fetchall()
+    except duckdb.Error:
+        return {}
+    return {real[name]: schema for name, schema in rows if name in real}
 
 
 def _restore_input_order(con: duckdb.DuckDBPyConnection) -> None:
@@ -408,12 +438,14 @@ def _lines_sql(scan: _Scan, objects: bool = False) -> str:
         return f"SELECT {scan.index_sql()} AS _file_index, * FROM ({mapped})"
     path = scan.paths_sql()
     if source.format == "parquet":
-        return (
+        rows = (
             # The row number is DuckDB's, not the record's: keep it out of the JSON.
             f"SELECT {scan.index_sql()} AS _file_index, file_row_number + 1 AS _line, "
             f"CAST(to_json(struct_pack(*COLUMNS(* EXCLUDE (file_row_number)))) AS VARCHAR) AS _raw "
             f"FROM read_parquet({path}, file_row_number = true, hive_partitioning = false)"
         )
+        # (sorted into full chunks, as `_in_order` says why)
+        return f"SELECT * FROM ({rows}) ORDER BY _file_index, _line" if scan.many else rows
     compression = "gzip" if source.gzip else "none"
     if objects:  # a many-file scan's first try: records, which are lines if the files are clean
         reader = (
