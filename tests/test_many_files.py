@@ -1,9 +1,9 @@
 """Many files, one scan per kind (issue 13): a folder of small files loads as each file alone.
 
-Files of one kind are read by one DuckDB statement (staging._scans); a file in such a scan must
+Files of one kind are read by one DuckDB statement (scans._scans); a file in such a scan must
 still be what it is alone: its bad records named by its own line numbers, its rows in input
 order, a file that is no trace refused by name. Every comparison here is against the same files
-staged one statement each (SCAN_FILES = 1), which is how every file was read before.
+staged one statement each (scans.SCAN_FILES = 1), which is how every file was read before.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from tracebook import TRACE_A, TRACE_B, write_jsonl
 
 from argus_cli.cli import app
-from argus_cli.load import staging
+from argus_cli.load import scans, staging
 from argus_cli.load.inputs import Source, resolve_inputs
 from argus_cli.load.loading import load
 
@@ -48,7 +48,7 @@ def loaded(inputs: list[str], **kwargs: Any) -> dict[str, Any]:
 
 def one_statement_each(inputs: list[str], **kwargs: Any) -> dict[str, Any]:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(staging, "SCAN_FILES", 1)
+        patch.setattr(scans, "SCAN_FILES", 1)
         return loaded(inputs, **kwargs)
 
 
@@ -69,9 +69,12 @@ def test_the_bad_corpus_in_one_folder_among_clean_files(tmp_path):
             assert named == case["bad"], (kwargs, case["file"])
 
 
-def test_a_mixed_folder_keeps_input_order(tmp_path, monkeypatch):
+@pytest.mark.parametrize("work", ["memory", "disk"])
+def test_a_mixed_folder_keeps_input_order(tmp_path, monkeypatch, work):
     """JSON Lines, gzip, Parquet and OTLP files interleaved by name: each kind is scanned at
-    once, and the rows still come in the order of the files."""
+    once, and the rows still come in the order of the files (in a work file on disk too)."""
+    monkeypatch.setenv("ARGUS_WORK", work)
+    monkeypatch.setenv("ARGUS_TEMP_DIRECTORY", str(tmp_path / "tmp"))
     folder = tmp_path / "mixed"
     folder.mkdir()
     records = TRACE_A + TRACE_B
@@ -176,27 +179,27 @@ def test_scans_group_by_kind_within_their_caps(tmp_path, monkeypatch):
         src("h", "otlp"),
         src("i", hive=hive),
     ]
-    assert [scan.indices for scan in staging._scans(sources)] == [
+    assert [scan.indices for scan in scans._scans(sources)] == [
         (0, 2, 5),
         (1,),
         (3, 6),
         (4, 8),
         (7,),
     ]
-    monkeypatch.setattr(staging, "SCAN_FILES", 2)
-    assert [s.indices for s in staging._scans(sources)][:2] == [(0, 2), (1,)]
-    monkeypatch.setattr(staging, "SCAN_FILES", 10_000)
-    monkeypatch.setattr(staging, "SCAN_BYTES", 25)  # (a gzip file counts 8x: what it unpacks to)
-    assert [s.indices for s in staging._scans(sources)][:4] == [(0, 2), (1,), (3,), (4, 8)]
+    monkeypatch.setattr(scans, "SCAN_FILES", 2)
+    assert [s.indices for s in scans._scans(sources)][:2] == [(0, 2), (1,)]
+    monkeypatch.setattr(scans, "SCAN_FILES", 10_000)
+    monkeypatch.setattr(scans, "SCAN_BYTES", 25)  # (a gzip file counts 8x: what it unpacks to)
+    assert [s.indices for s in scans._scans(sources)][:4] == [(0, 2), (1,), (3,), (4, 8)]
     parquet = [
         src("p1.parquet", "parquet"),
         src("p2.parquet", "parquet"),
         src("p3.parquet", "parquet"),
     ]
     same_types = {0: "run_id VARCHAR", 1: "run_id BIGINT", 2: "run_id VARCHAR"}
-    monkeypatch.setattr(staging, "SCAN_BYTES", 1000)
-    assert [s.indices for s in staging._scans(parquet, same_types)] == [(0, 2), (1,)]
-    assert [s.indices for s in staging._scans(parquet)] == [(0,), (1,), (2,)]  # types unknown
+    monkeypatch.setattr(scans, "SCAN_BYTES", 1000)
+    assert [s.indices for s in scans._scans(parquet, same_types)] == [(0, 2), (1,)]
+    assert [s.indices for s in scans._scans(parquet)] == [(0,), (1,), (2,)]  # types unknown
 
 
 def test_a_big_folder_is_a_few_scans(tmp_path):
@@ -205,7 +208,7 @@ def test_a_big_folder_is_a_few_scans(tmp_path):
     for number in range(1500):
         write_jsonl(folder / f"{number:05d}.jsonl", [{"run_id": f"r{number}", "hop_id": "h"}])
     sources = resolve_inputs([str(folder)])
-    assert [len(scan.sources) for scan in staging._scans(sources)] == [1500]
+    assert [len(scan.sources) for scan in scans._scans(sources)] == [1500]
     trace = load([str(folder)])
     assert trace.records == 1500 and trace.bad == []
     trace.close()
@@ -281,8 +284,8 @@ def test_parquet_files_of_one_schema_are_one_scan_and_keep_their_faults(tmp_path
         pq.write_table(pa.Table.from_pylist(rows), folder / f"part-{number}.parquet")
     sources = resolve_inputs([str(folder)])
     trace = load([str(folder)])
-    schemas = staging._parquet_schemas(trace.con, sources)
-    assert [s.indices for s in staging._scans(sources, schemas)] == [(0, 1, 2, 3)]
+    schemas = scans._parquet_schemas(trace.con, sources)
+    assert [s.indices for s in scans._scans(sources, schemas)] == [(0, 1, 2, 3)]
     assert [(Path(b.file).name, b.line, b.reason) for b in trace.bad] == [
         ("part-1.parquet", 1, "field 'confidence' must be a number in 0..1"),
         ("part-2.parquet", 1, "field 'confidence' must be a number in 0..1"),
