@@ -166,7 +166,7 @@ def test_markdown_row(folder):
     result = run(str(trace), "--format", "markdown", "-q")
     assert result.exit_code == 1
     assert "| `(inputs)` | `max-bad-records` | ≤ 0 | 1 | ❌ fail |" in result.stdout
-    assert "- **(inputs)** `max-bad-records`: 1 malformed record(s)" in result.stdout
+    assert "- `(inputs)` `max-bad-records`: 1 malformed record(s)" in result.stdout
 
 
 # --------------------------------------------------------------------------------------------

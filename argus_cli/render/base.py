@@ -92,14 +92,15 @@ def code_span(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-_MARKDOWN = re.compile(r"([\\`*_\[\]|~]|<(?=[A-Za-z/!?]))")
+_MARKDOWN = re.compile(r"[\\`*\[\]|~]|<(?=[A-Za-z/!?])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
 
 def md_text(text: str) -> str:
     """A sentence for Markdown prose with the characters that start emphasis, code, links, HTML
     tags or table cells backslash-escaped: findings and reasons quote ids from the trace. (`<` is
-    escaped only before what would make it a tag; argus's sentences never start a line with `>`.)"""
-    return _MARKDOWN.sub(r"\\\1", text)
+    escaped only before what would make it a tag, `_` only where it is not inside a word, which
+    cannot start emphasis; argus's sentences never start a line with `>`.)"""
+    return _MARKDOWN.sub(lambda m: "\\" + m.group(), text)
 
 
 def md_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
