@@ -1,0 +1,194 @@
+"""`--format html`: the page holds `--json`'s report key for key, every number it shows is
+that JSON's, its outline is golden, and it names nothing it would have to fetch."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import re
+from pathlib import Path
+
+import pytest
+from goldens import check_golden
+from htmlbook import lookup, page_data, parse, shown_numbers, structure
+
+from argus_cli.cli import app
+
+SAMPLES = "../sample_traces/"
+MAX_BYTES = 2 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def sample_page(tmp_path_factory):
+    """The bundled samples' report as a page, and as --json (same inputs, same order)."""
+    from typer.testing import CliRunner
+
+    here = Path(__file__).parent
+    out = tmp_path_factory.mktemp("html") / "report.html"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(here)
+        runner = CliRunner()
+        made = runner.invoke(app, ["report", SAMPLES, "--format", "html", "-o", str(out)])
+        assert made.exit_code == 0, made.output
+        assert made.stdout == ""
+        as_json = runner.invoke(app, ["report", SAMPLES, "--json"])
+    return out.read_text(encoding="utf-8"), json.loads(as_json.stdout)
+
+
+def test_page_holds_the_json_report(sample_page):
+    page, report = sample_page
+    assert page_data(parse(page))["report"] == report
+
+
+def test_every_number_shown_is_the_jsons(sample_page):
+    page, report = sample_page
+    root = parse(page)
+    data = page_data(root)
+    numbers = shown_numbers(root)
+    hops = sum(len(wf["hops"]) for wf in report["workflows"])
+    # ten figures per hop row, the banners, root causes, what-ifs and edges
+    assert len(numbers) > 10 * hops
+    for path, key, value in numbers:
+        assert value == lookup(data, path, key), (path, key)
+    # the hop rows are the JSON's hops, in its order
+    for w, wf in enumerate(report["workflows"]):
+        shown = [p for p, k, _ in numbers if k == "pass_rate" and "/hops/" in p]
+        mine = [p for p in shown if p.startswith(f"report/workflows/{w}/")]
+        assert mine == [f"report/workflows/{w}/hops/{i}" for i in range(len(wf["hops"]))]
+
+
+def test_rounded_text_agrees_with_the_exact_value(sample_page):
+    """A cell's text is its exact value rounded, not another number."""
+    root = parse(sample_page[0])
+    checked = 0
+    for node in root.walk():
+        if node.attrs.get("data-k") == "pass_rate" and node.tag == "td":
+            exact = json.loads(node.attrs["data-v"])
+            text = node.all_text().strip()
+            assert text == f"{exact * 100:.1f}%"
+            checked += 1
+    assert checked == 4 + 5 + 7
+
+
+def test_outline_is_golden(sample_page):
+    outline = structure(parse(sample_page[0]))
+    check_golden("report_html_outline.jsonl", "".join(json.dumps(o) + "\n" for o in outline))
+
+
+def test_self_contained_and_small(sample_page):
+    page = sample_page[0]
+    assert len(page.encode("utf-8")) < MAX_BYTES
+    root = parse(page)
+    # nothing to fetch: no element that loads a resource, no stylesheet url()
+    for node in root.walk():
+        assert "src" not in node.attrs and node.tag not in ("link", "iframe", "img"), node.attrs
+        assert not node.attrs.get("href", "#").split("#")[0], node.attrs
+    for style in root.find_all("style"):
+        assert "url(" not in style.all_text()
+    # the browser is told to refuse any request anyway
+    (csp,) = [n for n in root.find_all("meta") if n.attrs.get("http-equiv")]
+    assert "default-src 'none'" in csp.attrs["content"]
+    assert len(root.find_all("script", "vl-spec")) == 3 * 3  # map, pass rates, coverage
+
+
+def test_failed_runs_are_their_trees(sample_page):
+    """Each failed run opens into the tree `argus trace` draws."""
+    from typer.testing import CliRunner
+
+    root = parse(sample_page[0])
+    details = root.find_all("details")
+    runs = [d for d in details if " · run " in d.find_all("summary")[0].all_text()]
+    assert len(runs) == 15 + 25 + 25  # claims-coding has 15 failed runs; 25 shown of the rest
+    first = runs[0]
+    run_id = re.search(r"run (\w+)", first.find_all("summary")[0].all_text()).group(1)
+    tree = first.find_all("pre", "tree")[0].all_text()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(Path(__file__).parent)
+        mp.setenv("NO_COLOR", "1")
+        traced = CliRunner().invoke(app, ["trace", SAMPLES, run_id])
+    assert traced.exit_code == 0
+    assert [line.rstrip() for line in tree.splitlines() if line.strip()] == [
+        line.rstrip() for line in traced.stdout.splitlines() if line.strip()
+    ]
+
+
+def test_stdout_by_default(runner):
+    result = runner.invoke(app, ["report", "data/awkward.jsonl", "--format", "html"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("<!DOCTYPE html>")
+    assert page_data(parse(result.stdout))["report"] == json.loads(
+        runner.invoke(app, ["report", "data/awkward.jsonl", "--json"]).stdout
+    )
+
+
+def test_missing_extra_is_one_line_and_exit_2(runner, monkeypatch):
+    real = builtins.__import__
+
+    def no_vl_convert(name, *args, **kwargs):
+        if name == "vl_convert":
+            raise ImportError("No module named 'vl_convert'")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_vl_convert)
+    for command in (["report", "data/awkward.jsonl"], ["check", "data/awkward.jsonl"]):
+        result = runner.invoke(app, [*command, "--format", "html"])
+        assert result.exit_code == 2
+        assert result.stdout == ""
+        assert result.stderr.strip().splitlines() == [
+            "argus: error: --format html needs the html extra (vl-convert-python): "
+            "pip install 'argus-cli[html]'"
+        ]
+
+
+def test_output_that_cannot_be_written_is_exit_2(runner, tmp_path):
+    target = tmp_path / "missing" / "report.html"
+    result = runner.invoke(app, ["report", "data/awkward.jsonl", "-f", "html", "-o", str(target)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"argus: error: cannot write {target}")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_other_formats_go_to_output_too(runner, tmp_path):
+    target = tmp_path / "report.md"
+    result = runner.invoke(
+        app, ["report", "data/awkward.jsonl", "-f", "markdown", "-o", str(target)]
+    )
+    assert result.exit_code == 0 and result.stdout == ""
+    shown = runner.invoke(app, ["report", "data/awkward.jsonl", "-f", "markdown"]).stdout
+    assert target.read_text(encoding="utf-8") == shown
+
+
+def test_check_page_has_the_gates_on_top(runner, tmp_path):
+    target = tmp_path / "check.html"
+    result = runner.invoke(app, ["check", SAMPLES, "-f", "html", "-o", str(target)])
+    assert result.exit_code == 1  # the samples' prior-auth is above the cascade line
+    as_json = json.loads(runner.invoke(app, ["check", SAMPLES, "--json"]).stdout)
+    root = parse(target.read_text(encoding="utf-8"))
+    data = page_data(root)
+    assert data["check"] == as_json
+    outline = structure(root)
+    assert outline[0][0] == "h1" and "gates failed" in outline[0][1]
+    assert outline[1][:2] == ["table", "gates"] and outline[1][3] == len(as_json["gates"])
+    for path, key, value in shown_numbers(root):
+        assert value == lookup(data, path, key)
+
+
+def test_check_github_needs_a_file_for_the_page(runner):
+    result = runner.invoke(app, ["check", "data/awkward.jsonl", "-f", "html", "--github"])
+    assert result.exit_code == 2
+    assert "-o PATH" in result.stderr
+
+
+def test_diff_page_puts_both_sides_together(runner, tmp_path):
+    target = tmp_path / "diff.html"
+    args = ["diff", SAMPLES + "claims_coding.jsonl", SAMPLES]
+    result = runner.invoke(app, [*args, "-f", "html", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    root = parse(target.read_text(encoding="utf-8"))
+    data = page_data(root)
+    assert data["diff"] == json.loads(runner.invoke(app, [*args, "--json"]).stdout)
+    numbers = shown_numbers(root)
+    assert any(p.startswith("base/") for p, _, _ in numbers)
+    assert any(p.startswith("candidate/") for p, _, _ in numbers)
+    for path, key, value in numbers:
+        assert value == lookup(data, path, key)

@@ -1,0 +1,89 @@
+"""The trend by day: each day's figures are `argus report --since DAY --until DAY`'s, and the
+page's own --since/--until bound the days."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from htmlbook import lookup, page_data, parse, shown_numbers
+
+from argus_cli.cli import app
+
+SAMPLE = Path(__file__).parent.parent / "sample_traces" / "support_desk.jsonl"
+
+
+@pytest.fixture
+def two_days(tmp_path):
+    """The support-desk sample with the runs whose id ends in 0-7 moved to the next day."""
+    lines = []
+    for line in SAMPLE.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if record.get("run_id", "")[-1:] in "01234567":
+            line = line.replace("2026-04-01T", "2026-04-02T")
+        lines.append(line)
+    path = tmp_path / "two_days.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _page(runner, args):
+    result = runner.invoke(app, [*args, "--format", "html"])
+    assert result.exit_code == 0, result.output
+    return parse(result.stdout)
+
+
+def test_each_day_is_that_days_report(runner, two_days):
+    root = _page(runner, ["report", str(two_days)])
+    data = page_data(root)
+    days = data["trend"]["days"]
+    assert [d["day"] for d in days] == ["2026-04-01", "2026-04-02"]
+    assert data["trend"]["total_days"] == 2
+    total = 0
+    for day in days:
+        alone = json.loads(
+            runner.invoke(
+                app,
+                ["report", str(two_days), "--since", day["day"], "--until", day["day"], "--json"],
+            ).stdout
+        )
+        (wf,) = day["workflows"]
+        (expected,) = alone["workflows"]
+        for key in (
+            "runs",
+            "end_to_end_success_rate",
+            "predicted_end_to_end",
+            "cascade_risk_score",
+        ):
+            assert wf[key] == expected[key], (day["day"], key)
+        assert wf["hops"] == {h["hop_id"]: h["pass_rate"] for h in expected["hops"]}
+        total += wf["runs"]
+    assert total == data["report"]["runs"]
+    # the table shows those numbers, one row per day, and a chart draws them
+    trend_cells = [(p, k, v) for p, k, v in shown_numbers(root) if p.startswith("trend/")]
+    assert len(trend_cells) == 2 * 4
+    for path, key, value in trend_cells:
+        assert value == lookup(data, path, key)
+    labels = [n.attrs.get("aria-label") for n in root.find_all("div", "chart")]
+    assert "trend of support-desk by day" in labels
+
+
+def test_since_until_bound_the_trend(runner, two_days):
+    data = page_data(_page(runner, ["report", str(two_days), "--since", "2026-04-02"]))
+    assert data["trend"] == {"total_days": 1, "days": []}
+    assert (
+        data["report"]["runs"]
+        == json.loads(
+            runner.invoke(app, ["report", str(two_days), "--since", "2026-04-02", "--json"]).stdout
+        )["runs"]
+    )
+
+
+def test_the_whole_report_is_unchanged_by_the_trend(runner, two_days):
+    """The days rebuild the metric tables; the report and failed runs are the whole range's."""
+    root = _page(runner, ["report", str(two_days)])
+    whole = json.loads(runner.invoke(app, ["report", str(two_days), "--json"]).stdout)
+    assert page_data(root)["report"] == whole
+    for path, key, value in shown_numbers(root):
+        assert value == lookup(page_data(root), path, key)
