@@ -104,6 +104,7 @@ def workflow_map(wf: WorkflowReport, edges: list[Edge]) -> dict[str, Any]:
     ]
     most = max([1, *(e.runs for e in edges)])
     width = {"type": "quantitative", "scale": {"domain": [0, most], "range": [0.5, 12]}}
+    damaged = max([1, *(e.damaged_runs for e in edges)])
     return {
         "width": max(360, 150 * stages),
         "height": max(120, 80 * rows),
@@ -134,7 +135,12 @@ def workflow_map(wf: WorkflowReport, edges: list[Edge]) -> dict[str, Any]:
                     "y": y,
                     "x2": {"field": "x2"},
                     "y2": {"field": "y2"},
-                    "strokeWidth": {"field": "damaged_runs", **width, "legend": None},
+                    "strokeWidth": {
+                        "field": "damaged_runs",
+                        "type": "quantitative",
+                        "scale": {"domain": [0, damaged], "range": [1.5, 7]},
+                        "legend": {"title": "damaged runs"},
+                    },
                     "tooltip": edge_tip,
                 },
             },
@@ -196,6 +202,7 @@ def workflow_map(wf: WorkflowReport, edges: list[Edge]) -> dict[str, Any]:
                 ],
             },
         ],
+        "resolve": {"scale": {"strokeWidth": "independent"}},
         "config": {
             "view": {"stroke": None},
             "legend": {"orient": "bottom", "direction": "horizontal"},
