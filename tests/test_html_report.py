@@ -141,7 +141,8 @@ def test_missing_extra_is_one_line_and_exit_2(runner, monkeypatch):
 
 
 def test_output_that_cannot_be_written_is_exit_2(runner, tmp_path):
-    target = tmp_path / "missing" / "report.html"
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    target = tmp_path / "file" / "report.html"  # a folder that is a file
     result = runner.invoke(app, ["report", "data/awkward.jsonl", "-f", "html", "-o", str(target)])
     assert result.exit_code == 2
     assert result.stderr.startswith(f"argus: error: cannot write {target}")
@@ -192,3 +193,27 @@ def test_diff_page_puts_both_sides_together(runner, tmp_path):
     assert any(p.startswith("candidate/") for p, _, _ in numbers)
     for path, key, value in numbers:
         assert value == lookup(data, path, key)
+
+
+@pytest.mark.parametrize("name", ["github-actions.yml", "gitlab-ci.yml"])
+def test_ci_recipes_keep_the_page(tmp_path, monkeypatch, name):
+    """The recipes' check writes the page that their artifact step uploads."""
+    from test_ci_outputs_docs import DOCS, commands, healthy, invoke
+    from test_gates_tracegen import write
+
+    recipe = (DOCS / name).read_text(encoding="utf-8")
+    (tmp_path / "argus.toml").write_text(
+        (DOCS / "argus.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    write(tmp_path / "traces" / "eval.jsonl", healthy())
+    monkeypatch.chdir(tmp_path)
+    check = next(args for args, _ in commands(recipe) if args[0] == "check")
+    assert check[check.index("--format") + 1] == "html"
+    page = tmp_path / check[check.index("-o") + 1]
+    assert invoke(check, tmp_path / "summary.md").exit_code == 0
+    data = page_data(parse(page.read_text(encoding="utf-8")))
+    assert data["check"]["passed"] is True
+    uploaded = re.escape(page.relative_to(tmp_path).as_posix())
+    assert re.search(rf"^\s*(path:|-)\s+{uploaded}\s*$", recipe, re.MULTILINE)
+    if name == "github-actions.yml":
+        assert "steps.html.outputs.artifact-url" in recipe and '>> "$GITHUB_STEP_SUMMARY"' in recipe

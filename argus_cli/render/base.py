@@ -54,12 +54,13 @@ def make_console(file: Any = None) -> Console:
 
 @contextmanager
 def output_console(path: Path | None) -> Iterator[Console]:
-    """The console a command writes to: stdout, or the file that -o names (exit 2 if it
-    cannot be written)."""
+    """The console a command writes to: stdout, or the file that -o names, its folder made
+    as --junit makes its own (exit 2 if it cannot be written)."""
     if path is None:
         yield make_console()
         return
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         out = path.open("w", encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
