@@ -217,3 +217,60 @@ def test_ci_recipes_keep_the_page(tmp_path, monkeypatch, name):
     assert re.search(rf"^\s*(path:|-)\s+{uploaded}\s*$", recipe, re.MULTILINE)
     if name == "github-actions.yml":
         assert "steps.html.outputs.artifact-url" in recipe and '>> "$GITHUB_STEP_SUMMARY"' in recipe
+
+
+HOSTILE = [
+    "</script><script>alert(1)</script>",
+    "<!--x",
+    "a\"b'c&<i>",
+    "tab\tand\x1bescape",
+]
+
+
+def test_trace_content_stays_text(runner, tmp_path):
+    """Names from the trace are text in the page: no element, no script, no broken JSON."""
+    from tracebook import hop, write_jsonl
+
+    records = []
+    for run in range(6):
+        for seq, name in enumerate(HOSTILE, start=1):
+            failed = run % 2 and seq == 2
+            records.append(
+                hop(
+                    f"r{run}",
+                    name,
+                    seq,
+                    workflow_id="<u>wf</u>",
+                    status="error" if failed else "success",
+                )
+            )
+    trace = write_jsonl(tmp_path / "hostile.jsonl", records)
+    result = runner.invoke(app, ["report", str(trace), "-f", "html"])
+    assert result.exit_code == 0, result.output
+    root = parse(result.stdout)
+    data = page_data(root)
+    assert data["report"] == json.loads(runner.invoke(app, ["report", str(trace), "--json"]).stdout)
+    assert not root.find_all("u") and not root.find_all("i")
+    scripts = root.find_all("script")
+    assert all(s.attrs.get("type") == "application/json" or not s.attrs for s in scripts)
+    assert sum(1 for s in scripts if not s.attrs) == 2  # the runtime and the draw script only
+    for spec in root.find_all("script", "vl-spec"):
+        json.loads(spec.all_text())
+    hops = [row for row in root.find_all("tr") if row.attrs.get("data-path", "").count("/hops/")]
+    assert [r.find_all("td")[1].all_text() for r in hops] == [
+        "</script><script>alert(1)</script>",
+        "<!--x",
+        "a\"b'c&<i>",
+        "tab\\tand\\x1bescape",  # control characters shown escaped, as in the terminal
+    ]
+
+
+def test_check_without_runs_is_still_a_page(runner, tmp_path):
+    from tracebook import hop, write_jsonl
+
+    trace = write_jsonl(tmp_path / "skipped.jsonl", [hop("r1", "a", 1, status="skipped")])
+    result = runner.invoke(app, ["check", str(trace), "-f", "html"])
+    assert result.exit_code == 1
+    root = parse(result.stdout)
+    assert page_data(root)["check"]["passed"] is False
+    assert structure(root)[1][:2] == ["table", "gates"]

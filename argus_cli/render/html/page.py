@@ -29,9 +29,10 @@ def exact(value: Any) -> str:
 
 
 def script_json(data: Any) -> str:
-    """JSON to sit inside a <script> element: no "</" can close it early."""
+    """JSON to sit inside a <script> element: "<", ">" and "&" only as \\u escapes (valid
+    JSON, the same strings), so no "</script>" or "<!--" in a name can end or bend it."""
     text = json.dumps(_json_safe(data), ensure_ascii=False, default=str)
-    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def value(key: str, number: Any, text: str, tag: str = "span", cls: str = "") -> str:
