@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -222,3 +223,25 @@ def test_screenshot_is_not_blank(chromium, tmp_path):
 def _at_root(monkeypatch) -> Iterator[None]:
     monkeypatch.chdir(ROOT)
     yield
+
+
+def test_numbers_readable_without_javascript(chromium, tmp_path):
+    """Without its scripts the charts say so and every table is there, numbers and all.
+
+    The scripts are taken out of the file (headless Chromium dumps no DOM with JavaScript
+    switched off): what the browser then shows is what a reader without JavaScript sees.
+    """
+    page = _write_page(["report", str(SAMPLES)], tmp_path / "page.html")
+    text = page.read_text(encoding="utf-8")
+    bare = re.sub(r"<script>.*?</script>", "", text, flags=re.DOTALL)
+    assert len(bare) < len(text) - 500_000  # the runtime is gone
+    page.write_text(bare, encoding="utf-8")
+    dom, by_page, _ = browse(chromium, page.resolve(), tmp_path, "--dump-dom")
+    assert by_page == []
+    root = parse(dom)
+    charts = root.find_all("div", "chart")
+    assert charts and all(not c.find_all("svg") for c in charts)
+    assert all("needs JavaScript" in c.all_text() for c in charts)
+    hops = [r for r in root.find_all("tr") if "/hops/" in r.attrs.get("data-path", "")]
+    assert len(hops) == 4 + 5 + 7
+    assert all(td.all_text().strip() for r in hops for td in r.find_all("td"))
