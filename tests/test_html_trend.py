@@ -87,3 +87,12 @@ def test_the_whole_report_is_unchanged_by_the_trend(runner, two_days):
     assert page_data(root)["report"] == whole
     for path, key, value in shown_numbers(root):
         assert value == lookup(page_data(root), path, key)
+
+
+def test_a_long_trend_keeps_its_last_days(runner, two_days, monkeypatch):
+    monkeypatch.setattr("argus_cli.metrics.trend.MAX_DAYS", 1)
+    root = _page(runner, ["report", str(two_days)])
+    data = page_data(root)
+    assert data["trend"]["total_days"] == 2
+    assert [d["day"] for d in data["trend"]["days"]] == ["2026-04-02"]
+    assert "The last 1 of 2 days." in root.all_text()
