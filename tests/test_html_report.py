@@ -274,3 +274,23 @@ def test_check_without_runs_is_still_a_page(runner, tmp_path):
     root = parse(result.stdout)
     assert page_data(root)["check"]["passed"] is False
     assert structure(root)[1][:2] == ["table", "gates"]
+
+
+def test_no_page_to_a_terminal(monkeypatch):
+    """A terminal as stdout and no -o: exit 2 with what to do, before reading anything."""
+    import io
+    import sys
+
+    from argus_cli.diagnostics import UsageError
+    from argus_cli.render.html import require_html
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    with pytest.raises(UsageError, match=re.escape("give -o report.html")):
+        require_html()
+    require_html(Path("report.html"))  # a file is fine
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    require_html()  # and so is a pipe

@@ -155,7 +155,7 @@ def check(
                 "use --junit for a machine-readable file"
             )
         if shown is Format.html:
-            require_html()
+            require_html(output)
             if github and output is None:
                 raise UsageError(
                     "--github writes annotations to stdout: write the html page with -o PATH"
@@ -251,7 +251,7 @@ def diff(
     with _cli_errors():
         shown = _format(fmt, as_json)
         if shown is Format.html:
-            require_html()
+            require_html(output)
         settings_file = _config(config, quiet)
         settings = settings_from(
             settings_file,

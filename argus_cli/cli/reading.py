@@ -79,7 +79,7 @@ def report(
     with _cli_errors():
         shown = _format(fmt, as_json)
         if shown is Format.html:
-            require_html()
+            require_html(output)
         settings = settings_from(
             _config(config, quiet),
             confident_threshold=confident_threshold,

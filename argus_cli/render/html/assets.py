@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -30,9 +31,15 @@ def _vl_convert() -> object:
     return vl_convert
 
 
-def require_html() -> None:
-    """Fail early, with the one-line install hint (exit 2), before any trace is read."""
+def require_html(output: Path | None = None) -> None:
+    """Fail early (exit 2), before any trace is read: without the extra, with the one-line
+    install hint; with no -o and a terminal as stdout, where a megabyte of page helps no one."""
     _vl_convert()
+    if output is None and sys.stdout.isatty():
+        raise UsageError(
+            "--format html writes a page, not a terminal view: give -o report.html "
+            "(or redirect stdout to a file)"
+        )
 
 
 def vega_lite_version() -> str:
@@ -108,6 +115,7 @@ nav a { margin-right: 12px; }
         padding: 10px 12px; }
 .fact .label { color: var(--muted); font-size: 12px; text-transform: uppercase; }
 .fact .value { font-size: 22px; font-weight: 600; }
+.fact.name .value { font-size: 17px; overflow-wrap: anywhere; }
 .fact .note { font-size: 12px; color: var(--muted); }
 .fact.bad { border-color: var(--bad); } .fact.bad .value { color: var(--bad); }
 .fact.good .value { color: var(--ok); }

@@ -111,7 +111,7 @@ def verdict_banner(
             value("g_arvis_scores.g_arvis", scores.get("g_arvis"), num(scores.get("g_arvis"))),
             dims,
         ),
-        _fact("Weakest hop", esc(weakest)),
+        _fact("Weakest hop", esc(weakest), cls="name"),
     ]
     return f'<div class="banner" data-path="{path}">{"".join(facts)}</div>'
 
