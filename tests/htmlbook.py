@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
+
+SUPPORT_DESK = Path(__file__).parent.parent / "sample_traces" / "support_desk.jsonl"
 
 VOID = {"meta", "br", "img", "input", "link", "hr", "col", "source", "wbr", "area", "base"}
 
@@ -119,3 +122,15 @@ def lookup(data: Any, path: str, key: str) -> Any:
     for part in key.split("."):
         found = found[part]
     return found
+
+
+def two_day_trace(folder: Path) -> Path:
+    """The support-desk sample with the runs whose id ends in 0-7 moved to the next day."""
+    lines = []
+    for line in SUPPORT_DESK.read_text(encoding="utf-8").splitlines():
+        if json.loads(line).get("run_id", "")[-1:] in "01234567":
+            line = line.replace("2026-04-01T", "2026-04-02T")
+        lines.append(line)
+    path = folder / "two_days.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from htmlbook import parse
+from htmlbook import parse, two_day_trace
 from typer.testing import CliRunner
 
 from argus_cli.cli import app
@@ -175,10 +175,14 @@ def test_the_detector_sees_a_page_that_reaches_out(chromium, tmp_path):
         ["report", str(SAMPLES)],
         ["check", str(SAMPLES)],
         ["diff", str(SAMPLES / "claims_coding.jsonl"), str(SAMPLES)],
+        ["report", "tests/data/awkward.jsonl"],  # unicode names, no timestamps, odd hops
+        ["report", "TWO_DAYS"],  # the trend's charts
     ],
-    ids=["report", "check", "diff"],
+    ids=["report", "check", "diff", "awkward", "trend"],
 )
 def test_charts_render_offline(chromium, tmp_path, args):
+    trend = "TWO_DAYS" in args
+    args = [str(two_day_trace(tmp_path)) if a == "TWO_DAYS" else a for a in args]
     page = _write_page(args, tmp_path / "page.html").resolve()
     assert page.stat().st_size < 2 * 1024 * 1024
     dom, by_page, unexplained = browse(chromium, page, tmp_path, "--dump-dom")
@@ -188,6 +192,8 @@ def test_charts_render_offline(chromium, tmp_path, args):
     specs = root.find_all("script", "vl-spec")
     charts = root.find_all("div", "chart")
     assert specs and len(charts) == len(specs)
+    labels = [c.attrs.get("aria-label", "") for c in charts]
+    assert any(label.startswith("trend of") for label in labels) == trend
     for chart in charts:
         label = chart.attrs.get("aria-label")
         assert chart.attrs.get("data-rendered") == "yes", (label, chart.all_text()[:200])

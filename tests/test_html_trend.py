@@ -4,28 +4,16 @@ page's own --since/--until bound the days."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from htmlbook import lookup, page_data, parse, shown_numbers
+from htmlbook import lookup, page_data, parse, shown_numbers, two_day_trace
 
 from argus_cli.cli import app
-
-SAMPLE = Path(__file__).parent.parent / "sample_traces" / "support_desk.jsonl"
 
 
 @pytest.fixture
 def two_days(tmp_path):
-    """The support-desk sample with the runs whose id ends in 0-7 moved to the next day."""
-    lines = []
-    for line in SAMPLE.read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        if record.get("run_id", "")[-1:] in "01234567":
-            line = line.replace("2026-04-01T", "2026-04-02T")
-        lines.append(line)
-    path = tmp_path / "two_days.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return two_day_trace(tmp_path)
 
 
 def _page(runner, args):

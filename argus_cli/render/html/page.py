@@ -101,6 +101,7 @@ class Charts:
 
     def chart(self, spec: dict[str, Any], label: str) -> str:
         self.count += 1
+        spec = {"description": label, **spec}  # Vega makes it the chart's aria-label
         target = f"chart-{self.count}"
         return (
             f'<div class="chart" id="{target}" role="img" aria-label="{esc(label)}">'
