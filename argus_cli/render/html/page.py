@@ -35,13 +35,9 @@ def script_json(data: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def value(key: str, number: Any, text: str, tag: str = "span", cls: str = "") -> str:
-    """One number: shown as `text`, exact in data-v."""
-    klass = f' class="{cls}"' if cls else ""
-    return (
-        f'<{tag}{klass} data-k="{esc(key)}" data-v="{html.escape(exact(number))}">'
-        f"{esc(text)}</{tag}>"
-    )
+def value(key: str, number: Any, text: str) -> str:
+    """One number in running text: shown as `text`, exact in data-v."""
+    return f'<span data-k="{esc(key)}" data-v="{html.escape(exact(number))}">{esc(text)}</span>'
 
 
 def td(key: str, number: Any, text: str, extra: str = "", path: str = "") -> str:
@@ -53,8 +49,8 @@ def td(key: str, number: Any, text: str, extra: str = "", path: str = "") -> str
     )
 
 
-def text_td(text: str, raw: bool = False) -> str:
-    return f'<td class="text">{text if raw else esc(text)}</td>'
+def text_td(text: str) -> str:
+    return f'<td class="text">{esc(text)}</td>'
 
 
 def bar(share: float | None, risk: bool = False) -> str:
@@ -74,7 +70,6 @@ def table(
     *,
     left: Sequence[int] = (),
     cls: str = "",
-    caption: str = "",
 ) -> str:
     """A table of ready rows (`<tr>...</tr>` strings); `left` names the text columns."""
     text = ' class="text"'
@@ -82,10 +77,7 @@ def table(
         f'<th{text if i in left else ""} scope="col">{esc(h)}</th>' for i, h in enumerate(headers)
     )
     klass = f' class="{cls}"' if cls else ""
-    cap = f'<caption class="muted">{esc(caption)}</caption>' if caption else ""
-    return (
-        f"<table{klass}>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    )
+    return f"<table{klass}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def tr(cells: Iterable[str], attrs: dict[str, str] | None = None) -> str:
