@@ -294,3 +294,24 @@ def test_no_page_to_a_terminal(monkeypatch):
     require_html(Path("report.html"))  # a file is fine
     monkeypatch.setattr(sys, "stdout", io.StringIO())
     require_html()  # and so is a pipe
+
+
+def test_diff_page_names_the_regressions(runner, tmp_path):
+    from test_ci_outputs_docs import healthy
+    from test_gates_tracegen import write
+
+    write(tmp_path / "base.jsonl", healthy())
+    write(tmp_path / "candidate.jsonl", healthy(wrong=30))
+    args = ["diff", str(tmp_path / "base.jsonl"), str(tmp_path / "candidate.jsonl")]
+    args += ["--max-regression", "0.02"]
+    result = runner.invoke(app, [*args, "-f", "html"])
+    assert result.exit_code == 1
+    root = parse(result.stdout)
+    (h1,) = root.find_all("h1")
+    assert "significant regression(s) beyond 2.0 pts" in h1.all_text()
+    assert h1.find_all("span", "fail")
+    regressions = json.loads(runner.invoke(app, [*args, "--json"]).stdout)["regressions"]
+    listed = [li.all_text() for li in root.find_all("li", "problem")]
+    assert regressions and listed == [r["text"] for r in regressions]
+    verdicts = [td.all_text() for td in root.find_all("td", "fail")]
+    assert verdicts.count("REGRESSION") == len(regressions)

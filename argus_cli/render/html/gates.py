@@ -10,7 +10,13 @@ from argus_cli.findings import pct
 from argus_cli.gates import CheckResult
 from argus_cli.pictures import Pictures
 from argus_cli.render.check import _gate_cells
-from argus_cli.render.diff import _METRIC_LABEL, _diff_delta, _diff_value
+from argus_cli.render.diff import (
+    _DIFF_HEADERS,
+    _diff_cells,
+    _diff_headline,
+    _diff_rows,
+    _significance,
+)
 from argus_cli.render.html import charts
 from argus_cli.render.html.page import Charts, document, esc, exact, table, td, text_td, tr
 from argus_cli.render.html.report import (
@@ -71,29 +77,39 @@ def check_html(result: CheckResult, pictures: Pictures) -> str:
     return document("argus check", body, data, drawn)
 
 
-def _p_text(p_value: float | None) -> str:
-    return "n/a" if p_value is None else f"{p_value:.3g}"
+_VERDICT_CLASS = {"REGRESSION": "fail", "worse": "fail", "better": "pass"}
 
 
-def _change_row(change: Change, path: str, where: str) -> str:
-    verdict = change.verdict
-    cls = {"worse": "fail", "better": "pass", "noise": "warning"}.get(verdict, "muted")
+def _change_row(diff: ReportDiff, where: str, change: Change | None, status: str, path: str) -> str:
+    """One row of `argus diff`'s table (its cells' words), each number exact in data-v."""
+    words = _diff_cells(where, change, status, diff)
+    if change is None:
+        return tr([text_td(w) for w in words])
+    verdict = words[-1]
     return tr(
         [
-            text_td(where),
-            text_td(_METRIC_LABEL.get(change.metric, change.metric)),
-            td("base", change.base, _diff_value(change.base, change.unit)),
-            td("candidate", change.candidate, _diff_value(change.candidate, change.unit)),
-            td("change", change.delta, _diff_delta(change)),
-            td(
-                "p_value",
-                change.p_value,
-                "n/a" if change.p_value is None else f"{change.p_value:.3g}",
-            ),
-            f'<td class="text {cls}">{esc(verdict)}</td>',
+            text_td(words[0]),
+            text_td(words[1]),
+            td("base", change.base, words[2]),
+            td("candidate", change.candidate, words[3]),
+            td("change", change.delta, words[4]),
+            td("p_value", change.p_value, words[5]),
+            f'<td class="text {_VERDICT_CLASS.get(verdict, "muted")}">{esc(verdict)}</td>',
         ],
         {"data-path": path},
     )
+
+
+def _change_paths(diff: ReportDiff) -> dict[int, str]:
+    """Where each change sits in the diff's JSON, by identity."""
+    paths = {}
+    for w, wf in enumerate(diff.workflows):
+        for i, c in enumerate(wf.changes):
+            paths[id(c)] = f"diff/workflows/{w}/changes/{i}"
+        for h, hop in enumerate(wf.hops):
+            for i, c in enumerate(hop.changes):
+                paths[id(c)] = f"diff/workflows/{w}/hops/{h}/changes/{i}"
+    return paths
 
 
 def _sides(diff: ReportDiff) -> str:
@@ -140,53 +156,44 @@ def diff_html(diff: ReportDiff) -> str:
     """Base and candidate side by side, each hop's pass rate on both, every change tested."""
     drawn = Charts()
     regressions = diff.regressions()
-    headline = (
-        f"{len(regressions)} significant regression(s)"
-        if regressions
-        else "no significant regression" + ("" if diff.max_regression is not None else " gate set")
-    )
-    if diff.max_regression is None:
-        headline = "changes from base to candidate (no --max-regression gate)"
+    paths = _change_paths(diff)
+    if diff.max_regression is None:  # no gate: red when anything got significantly worse
+        changes = [c for wf in diff.workflows for c in wf.changes]
+        changes += [c for wf in diff.workflows for h in wf.hops for c in h.changes]
+        worse = any(c.verdict == "worse" for c in changes)
+    else:
+        worse = bool(regressions)
     parts = [
-        f'<h1>argus diff: <span class="{"fail" if regressions else "pass"}">{esc(headline)}</span>'
-        "</h1>",
+        f'<h1>argus diff: <span class="{"fail" if worse else "pass"}">'
+        f"{esc(_diff_headline(diff))}</span></h1>",
         _sides(diff),
     ]
     if regressions:
         items = "".join(f'<li class="problem">{esc(r.text())}</li>' for r in regressions)
         parts.append(f'<ul class="findings">{items}</ul>')
-    for w_index, wf in enumerate(diff.workflows):
-        parts.append(f"<h2>Workflow {esc(wf.workflow_id)} ({esc(wf.status)})</h2>")
-        base = next((w for w in diff.base.workflows if w.workflow_id == wf.workflow_id), None)
-        cand = next((w for w in diff.candidate.workflows if w.workflow_id == wf.workflow_id), None)
+    for wf, (name, rows) in zip(diff.workflows, _diff_rows(diff), strict=True):
+        parts.append(f"<h2>Workflow {esc(name)}</h2>")
+        base = next((w for w in diff.base.workflows if w.workflow_id == name), None)
+        cand = next((w for w in diff.candidate.workflows if w.workflow_id == name), None)
         parts.append(
             drawn.chart(
                 charts.pass_rates_compared(base, cand),
                 f"pass rates of {wf.workflow_id}, base and candidate",
             )
         )
-        rows = [
-            _change_row(c, f"diff/workflows/{w_index}/changes/{i}", "workflow")
-            for i, c in enumerate(wf.changes)
-        ]
-        for h_index, hop in enumerate(wf.hops):
-            rows += [
-                _change_row(
-                    c, f"diff/workflows/{w_index}/hops/{h_index}/changes/{i}", f"{hop.hop_id}"
-                )
-                for i, c in enumerate(hop.changes)
-            ]
         parts.append(
             table(
-                ["where", "metric", "base", "candidate", "change", "p-value", "verdict"],
-                rows,
+                _DIFF_HEADERS,
+                [
+                    _change_row(diff, hop, c, status, paths.get(id(c), ""))
+                    for hop, c, status in rows
+                ],
                 left=[0, 1, 6],
                 cls="changes",
             )
         )
     parts.append(
-        f'<p class="muted">A change is tested with a two-proportion z-test at alpha '
-        f'{esc(pct(diff.alpha))}; "noise" is a change inside it.</p>'
+        f'<p class="muted">{esc(_significance(diff))}; "within noise" is a change inside it.</p>'
     )
     parts.append(footer())
     data: dict[str, Any] = {
