@@ -4,6 +4,7 @@ the report does not hold; positions on the map are layout, not metrics).
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from argus_cli.findings import AGENT_TARGET, CASCADE_LINE
@@ -47,6 +48,27 @@ def _layout(wf: WorkflowReport, edges: list[Edge]) -> dict[str, tuple[float, flo
     }
 
 
+def _segments(
+    edge: Edge, start: tuple[float, float], end: tuple[float, float]
+) -> list[dict[str, Any]]:
+    """An edge as line segments: straight, or, when it skips over hops in its row, bent over
+    them through a point half a row up, so it is not hidden behind them."""
+    facts = {
+        "source": edge.source,
+        "target": edge.target,
+        "kind": edge.kind,
+        "runs": edge.runs,
+        "damaged_runs": edge.damaged_runs,
+    }
+    points = [start, end]
+    if start[1] == end[1] and abs(end[0] - start[0]) > 1:
+        points.insert(1, ((start[0] + end[0]) / 2, start[1] - 0.5))
+    return [
+        {**facts, "x": a[0], "y": a[1], "x2": b[0], "y2": b[1]}
+        for a, b in itertools.pairwise(points)
+    ]
+
+
 def workflow_map(wf: WorkflowReport, edges: list[Edge]) -> dict[str, Any]:
     """Hops as nodes in stage order: colour by pass rate, a red ring sized by the failed runs
     born there; edges as wide as the runs along them, the damage of failed runs in red."""
@@ -67,19 +89,10 @@ def workflow_map(wf: WorkflowReport, edges: list[Edge]) -> dict[str, Any]:
         for h in wf.hops
     ]
     lines = [
-        {
-            "source": e.source,
-            "target": e.target,
-            "kind": e.kind,
-            "runs": e.runs,
-            "damaged_runs": e.damaged_runs,
-            "x": place[e.source][0],
-            "y": place[e.source][1],
-            "x2": place[e.target][0],
-            "y2": place[e.target][1],
-        }
+        segment
         for e in edges
         if e.source != e.target and e.source in place and e.target in place
+        for segment in _segments(e, place[e.source], place[e.target])
     ]
     stages = max((h.stage for h in wf.hops), default=1)
     rows = max((y for _, y in place.values()), default=0.0) + 1
