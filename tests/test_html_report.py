@@ -315,3 +315,11 @@ def test_diff_page_names_the_regressions(runner, tmp_path):
     assert regressions and listed == [r["text"] for r in regressions]
     verdicts = [td.all_text() for td in root.find_all("td", "fail")]
     assert verdicts.count("REGRESSION") == len(regressions)
+
+
+def test_bad_input_writes_no_page(runner, tmp_path):
+    """SPEC 9: an input error exits 2 and writes nothing, -o included."""
+    target = tmp_path / "report.html"
+    result = runner.invoke(app, ["report", "data/not_a_trace.csv", "-f", "html", "-o", str(target)])
+    assert result.exit_code == 2
+    assert not target.exists()
