@@ -33,9 +33,9 @@ def _quiet(command: list[str]) -> list[str]:
 @pytest.mark.parametrize(
     ("command", "accepted"),
     [
-        (["report", TRACE], ["table", "json", "markdown"]),
-        (["check", TRACE], ["table", "json", "markdown"]),
-        (["diff", TRACE, TRACE], ["table", "json", "markdown"]),
+        (["report", TRACE], ["table", "json", "markdown", "html"]),
+        (["check", TRACE], ["table", "json", "markdown", "html"]),
+        (["diff", TRACE, TRACE], ["table", "json", "markdown", "html"]),
         (["runs", TRACE], ["table", "json", "csv", "markdown"]),
         (["query", TRACE, "SELECT 1 AS x"], ["table", "json", "csv", "markdown"]),
         (["trace", TRACE, "run1"], ["table", "json"]),

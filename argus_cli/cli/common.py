@@ -46,6 +46,7 @@ class ReportFormat(str, Enum):
     table = "table"
     json = "json"
     markdown = "markdown"
+    html = "html"
 
 
 class RowsFormat(str, Enum):
@@ -71,7 +72,23 @@ def _format(fmt: ReportFormat | RowsFormat | TreeFormat, as_json: bool) -> Forma
 
 AsJson = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
 DocumentFormat = Annotated[
-    ReportFormat, typer.Option("--format", "-f", help="table, json or markdown.")
+    ReportFormat,
+    typer.Option(
+        "--format",
+        "-f",
+        help="table, json, markdown or html (one self-contained page; the html extra).",
+    ),
+]
+Output = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write the output to PATH instead of stdout.",
+        metavar="PATH",
+        dir_okay=False,
+        show_default=False,
+    ),
 ]
 
 

@@ -21,6 +21,7 @@ from argus_cli.cli.common import (
     CostBudget,
     DocumentFormat,
     Inputs,
+    Output,
     Quiet,
     ReportFormat,
     Since,
@@ -41,13 +42,15 @@ from argus_cli.config import (
 from argus_cli.diagnostics import ExitCode, UsageError, warn
 from argus_cli.diffing import diff_reports
 from argus_cli.importers import HopSpansChoice
+from argus_cli.pictures import Pictures, pictures_for
 from argus_cli.render import (
     Format,
     check_markdown,
-    make_console,
+    output_console,
     render_check,
     render_diff,
 )
+from argus_cli.render.html import check_html, diff_html, require_html
 
 
 @app.command()
@@ -132,6 +135,7 @@ def check(
     config: ConfigPath = None,
     strict: Strict = False,
     quiet: Quiet = False,
+    output: Output = None,
 ) -> None:
     """Gate a release on the trace: judge each gate per workflow, exit 1 if one fails.
 
@@ -150,6 +154,12 @@ def check(
                 "--github writes annotations to stdout, which --format json keeps for JSON; "
                 "use --junit for a machine-readable file"
             )
+        if shown is Format.html:
+            require_html(output)
+            if github and output is None:
+                raise UsageError(
+                    "--github writes annotations to stdout: write the html page with -o PATH"
+                )
         settings_file = _config(config, quiet)
         settings = settings_from(
             settings_file,
@@ -177,7 +187,7 @@ def check(
             HopSpansChoice.agents,
             strict=strict,
             quiet=quiet,
-            columns="metrics",
+            columns="all" if shown is Format.html else "metrics",
             settings=settings,
         )
         result = check_trace(trace, settings, spec)
@@ -187,7 +197,12 @@ def check(
             write_junit(result, junit)
         if github:
             write_github(result, check_markdown(result), sys.stdout, os.environ)
-        render_check(result, shown, make_console())
+        with output_console(output) as console:
+            if shown is Format.html:
+                pictures = pictures_for(trace, result.report) if result.report.runs else Pictures()
+                console.file.write(check_html(result, pictures))
+            else:
+                render_check(result, shown, console)
     if not result.passed:
         raise typer.Exit(int(ExitCode.GATE_FAILED))
 
@@ -221,6 +236,7 @@ def diff(
     config: ConfigPath = None,
     strict: Strict = False,
     quiet: Quiet = False,
+    output: Output = None,
 ) -> None:
     """What got worse from BASE to CANDIDATE, per workflow and hop, and whether it is real.
 
@@ -234,6 +250,8 @@ def diff(
     """
     with _cli_errors():
         shown = _format(fmt, as_json)
+        if shown is Format.html:
+            require_html(output)
         settings_file = _config(config, quiet)
         settings = settings_from(
             settings_file,
@@ -262,6 +280,10 @@ def diff(
             for side in (base, candidate)
         )
         result = diff_reports(before, after, alpha=significance, max_regression=limit)
-        render_diff(result, shown, make_console())
+        with output_console(output) as console:
+            if shown is Format.html:
+                console.file.write(diff_html(result))
+            else:
+                render_diff(result, shown, console)
     if not result.passed:
         raise typer.Exit(int(ExitCode.GATE_FAILED))

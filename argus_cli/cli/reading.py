@@ -21,6 +21,7 @@ from argus_cli.cli.common import (
     From,
     HopSpansOption,
     Inputs,
+    Output,
     Quiet,
     ReportFormat,
     RowsFormat,
@@ -42,14 +43,17 @@ from argus_cli.config import (
 from argus_cli.diagnostics import UsageError, warn
 from argus_cli.importers import HopSpansChoice
 from argus_cli.metrics import run_counts, run_rows
+from argus_cli.pictures import pictures_for
 from argus_cli.render import (
     Format,
     make_console,
+    output_console,
     render_report,
     render_rows,
     render_runs,
     render_trace,
 )
+from argus_cli.render.html import report_html, require_html
 from argus_cli.report import Settings
 from argus_cli.sandbox import UNSAFE_FLAG, run_sql
 
@@ -69,9 +73,13 @@ def report(
     hop_spans: HopSpansOption = HopSpansChoice.agents,
     strict: Strict = False,
     quiet: Quiet = False,
+    output: Output = None,
 ) -> None:
     """End-to-end reliability, weakest hop, root causes, drift, G-ARVIS and cascade risk."""
     with _cli_errors():
+        shown = _format(fmt, as_json)
+        if shown is Format.html:
+            require_html(output)
         settings = settings_from(
             _config(config, quiet),
             confident_threshold=confident_threshold,
@@ -86,10 +94,16 @@ def report(
             hop_spans,
             strict=strict,
             quiet=quiet,
-            columns="metrics",
+            # the page draws failed runs as `argus trace` does: their errors and violations too
+            columns="all" if shown is Format.html else "metrics",
             settings=settings,
         )
-        render_report(report_for(trace, settings), _format(fmt, as_json), make_console())
+        result = report_for(trace, settings)
+        with output_console(output) as console:
+            if shown is Format.html:
+                console.file.write(report_html(result, pictures_for(trace, result)))
+            else:
+                render_report(result, shown, console)
 
 
 # `argus runs` as a table shows this many runs unless --limit says otherwise: a large trace has

@@ -18,6 +18,7 @@ from argus_cli.render.base import (
     Format,
     make_console,
     md_table,
+    output_console,
     render_rows,
     to_json,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "load_progress",
     "make_console",
     "md_table",
+    "output_console",
     "render_check",
     "render_diff",
     "render_reliability",

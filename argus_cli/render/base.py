@@ -12,14 +12,17 @@ import json
 import math
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from argus_cli.diagnostics import UsageError
 from argus_cli.escaping import shown
 
 
@@ -30,6 +33,7 @@ class Format(str, Enum):
     json = "json"
     markdown = "markdown"
     csv = "csv"
+    html = "html"  # a self-contained page: render/html, for reports, checks and diffs
 
 
 def make_console(file: Any = None) -> Console:
@@ -47,6 +51,22 @@ def make_console(file: Any = None) -> Console:
         color_system="auto" if terminal else None,
         force_terminal=terminal,
     )
+
+
+@contextmanager
+def output_console(path: Path | None) -> Iterator[Console]:
+    """The console a command writes to: stdout, or the file that -o names, its folder made
+    as --junit makes its own (exit 2 if it cannot be written)."""
+    if path is None:
+        yield make_console()
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        out = path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    with out:
+        yield make_console(out)
 
 
 def _json_safe(value: Any) -> Any:

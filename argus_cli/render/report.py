@@ -6,7 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from rich import box
-from rich.console import Console, Group
+from rich.bar import END_BLOCK_ELEMENTS, FULL_BLOCK
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.measure import Measurement
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -165,7 +167,44 @@ def _hop_cells(wf: WorkflowReport, name: Callable[[str], str] = str) -> list[lis
     ]
 
 
-def _hop_table(wf: WorkflowReport) -> Table:
+TRACK = "░"
+
+
+BAR_WIDTH = 5
+
+
+def inline_bar(text: str, share: float, style: str) -> Text:
+    """A figure and a small bar after it: `share` in [0, 1] fills BAR_WIDTH cells, in eighths
+    (Rich's block elements); the rest of the track is shaded so that the bars line up."""
+    eighths = round(max(0.0, min(1.0, share)) * BAR_WIDTH * 8)
+    full, part = divmod(eighths, 8)
+    bar = FULL_BLOCK * full + (END_BLOCK_ELEMENTS[part] if part else "")
+    cell = Text(text + " ")
+    cell.append(bar, style=style)
+    cell.append(TRACK * (BAR_WIDTH - len(bar)), style="dim")
+    return cell
+
+
+class HopTable:
+    """The hop table, with inline bars for pass rate and cascade share where the terminal
+    can draw them: block characters (not an ASCII-only console) and room for the whole table
+    with them; otherwise the same table without."""
+
+    def __init__(self, wf: WorkflowReport) -> None:
+        self.wf = wf
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if not options.ascii_only:
+            table = _hop_table(self.wf, bars=True)
+            # measured unbounded: Measurement.get clamps to the width it is given
+            wide = Measurement.get(console, options.update_width(1 << 16), table)
+            if wide.maximum <= options.max_width:
+                yield table
+                return
+        yield _hop_table(self.wf, bars=False)
+
+
+def _hop_table(wf: WorkflowReport, bars: bool) -> Table:
     table = Table(
         title=f"Hops of {wf.workflow_id} in canonical order",
         title_justify="left",
@@ -179,8 +218,16 @@ def _hop_table(wf: WorkflowReport) -> Table:
             justify="left" if header == "hop" else "right",
             no_wrap=header.startswith("pass rate"),
         )
-    for row in _hop_cells(wf):
-        table.add_row(*row)
+    pass_rate = _HOP_COLUMNS.index("pass rate (95% CI)")
+    cascade = _HOP_COLUMNS.index("cascade\nshare")
+    for hop, row in zip(wf.hops, _hop_cells(wf), strict=True):
+        cells: list[str | Text] = list(row)
+        if bars:
+            cells[pass_rate] = inline_bar(row[pass_rate], hop.pass_rate, "green")
+            # full at the cascade line: a hop whose bar is full puts its workflow over it alone
+            share = hop.cascade_contribution / CASCADE_LINE
+            cells[cascade] = inline_bar(row[cascade], share, "red")
+        table.add_row(*cells)
     return table
 
 
@@ -252,7 +299,7 @@ def report_table(report: Report) -> Group:
                 _worst_case([wf]),
             )
         )
-        parts.append(_hop_table(wf))
+        parts.append(HopTable(wf))
         parts += [Text(note, style="dim") for note in hop_notes(wf)]
         if wf.root_causes:
             parts.append(_root_table(wf))
