@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import re
 import tempfile
 import zlib
 from collections.abc import Sequence
@@ -43,6 +44,7 @@ from argus_cli.load.validation import (
     _digest,
     _error_sql,
     _lit,
+    _parquet_always_valid,
     _parquet_value_sql,
     _q,
     _staged_columns,
@@ -106,6 +108,17 @@ HOP_FACT_NAMES = tuple(name for name, _ in _HOP_FACTS)
 _INTENT_CHECKSUM_SQL = (
     "sha256('{\"constraints\":' || to_json(coalesce(constraints, CAST([] AS VARCHAR[]))) "
     "|| ',\"goal\":' || coalesce(CAST(to_json(goal) AS VARCHAR), 'null') || '}')"
+)
+
+# The fields a narrowed load (`columns="metrics"`) reads a value of: those the facts and the
+# computed checksum are derived from, `kind` and `status`, and the required ones. The others are
+# only checked.
+_FACT_SOURCES = frozenset(
+    f.name
+    for f in FIELDS
+    if f.required_for
+    or f.name in ("kind", "status")
+    or re.search(rf"\b{f.name}\b", " ".join(sql for _, sql in _HOP_FACTS) + _INTENT_CHECKSUM_SQL)
 )
 
 
@@ -256,7 +269,7 @@ def _try_fast(
     if source.format == "jsonl":
         sql: str | None = _fast_stage_sql(source, index, fields)
     elif source.format == "parquet":
-        sql = _parquet_stage_sql(con, source, index, fields)
+        sql = _parquet_stage_sql(con, source, index, fields, _FACT_SOURCES if facts else None)
     else:
         sql = None
     if sql is None:
@@ -419,12 +432,18 @@ def _hive_fields(source: Source) -> dict[str, str]:
 
 
 def _parquet_stage_sql(
-    con: duckdb.DuckDBPyConnection, source: Source, file_index: int, fields: Sequence[Field]
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    file_index: int,
+    fields: Sequence[Field],
+    used: frozenset[str] | None = None,
 ) -> str | None:
     """A Parquet file read column by column, cast by its own types: no detour through JSON.
 
     None when a column has a type the SPEC field cannot take as it is: the file then goes the
-    JSON way, which names each bad row.
+    JSON way, which names each bad row. With `used` (the fields a narrowed load reads), a column
+    outside it whose type alone makes every value valid is not read at all (a `metadata` map,
+    `model` text): it could neither fail a record nor feed a figure.
     """
     scan = f"read_parquet({_lit(source.scan)}, hive_partitioning = false)"
     types = dict(
@@ -435,6 +454,11 @@ def _parquet_stage_sql(
     raw, values = [], []
     for f in fields:
         column = _q(f.name)
+        unread = used is not None and f.name not in used
+        if unread and _parquet_always_valid(f, types.get(f.name, "")):
+            raw.append(f"{_lit(f.name)}: NULL")
+            values.append(f"NULL AS {column}")
+            continue
         if f.name in types:
             value = _parquet_value_sql(f, column, types[f.name])
             if value is None:
