@@ -3,7 +3,7 @@
 Pure: every value a gate judges is read from the report model that `argus report` renders, so a
 gate and the report can never disagree, and no metric is computed a second time here.
 
-How a gate is judged (README, "argus check"):
+How a gate is judged (docs/ci.md, "How gates are judged"):
 
 - Thresholds are inclusive. A `max-` gate holds when the value is at or below its threshold (the
   SPEC's cascade line: *above* 0.15 fails, so exactly 0.15 passes); a `min-` gate holds at or

@@ -16,7 +16,7 @@ sees them. Baselines, each measured in the same run on the same file:
 Inputs past argus's WORK_ON_DISK_BYTES (1 GiB of JSON) are also timed with ARGUS_WORK=memory,
 the old all-in-memory way, to show what the bounded-memory default costs in time.
 
-The table printed at the end is what the README quotes, with the machine it came from.
+The table printed at the end is what docs/speed.md quotes, with the machine it came from.
 """
 
 from __future__ import annotations

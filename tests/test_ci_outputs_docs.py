@@ -140,9 +140,59 @@ def test_pre_commit_manifest_fields():
         assert field in text
 
 
-def test_readme_recipes_are_the_tested_files():
+def test_documented_recipes_are_the_tested_files():
+    """docs/ci.md shows each recipe, and docs/configuration.md the example argus.toml, verbatim."""
+    pages = {
+        "github-actions.yml": "ci.md",
+        "gitlab-ci.yml": "ci.md",
+        "pre-commit-config.yaml": "ci.md",
+        "argus.toml": "configuration.md",
+    }
+    for name, page in pages.items():
+        text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+        assert (DOCS / name).read_text(encoding="utf-8") in text, f"docs/{page} differs from {name}"
+        if page == "ci.md":
+            assert f"(ci/{name})" in text, f"docs/ci.md does not link docs/ci/{name}"
+
+
+def test_readme_ci_lines_gate_as_they_say(project):
+    """The front page's CI block: check and diff pass a healthy trace and fail a regressed one."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    if "## In CI" not in readme:
-        pytest.skip("the README's CI section (issue 5) is not merged yet")
-    for name in [*SNIPPETS, "pre-commit-config.yaml", "argus.toml"]:
-        assert (DOCS / name).read_text(encoding="utf-8") in readme, f"README differs from {name}"
+    block = readme[readme.index("## In CI") :].split("```sh\n", 1)[1].split("```", 1)[0]
+    found = [
+        shlex.split(line.split("#")[0])[1:]
+        for line in block.splitlines()
+        if line.startswith("argus ")
+    ]
+    assert [args[0] for args in found] == ["check", "diff"]
+    summary = project / "summary.md"
+    assert [invoke(args, summary).exit_code for args in found] == [0, 0]
+    write(project / "traces" / "eval.jsonl", healthy(wrong=30))
+    assert [invoke(args, summary).exit_code for args in found] == [1, 1]
+
+
+def test_the_configuration_page_error_example(tmp_path, monkeypatch):
+    """docs/configuration.md shows what a misspelt key gives: exit 2 and one line naming it."""
+    page = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    shown = re.search(r"^argus: error: \S+/argus\.toml: (check\.min_e2 .*?), \.\.\.\)$", page, re.M)
+    assert shown is not None
+    (tmp_path / "argus.toml").write_text("[check]\nmin_e2 = 0.9\n", encoding="utf-8")
+    write(tmp_path / "traces" / "eval.jsonl", healthy())
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["check", "traces/"])
+    assert result.exit_code == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"argus: error: {tmp_path / 'argus.toml'}: {shown.group(1)}")
+
+
+def test_the_gate_table_names_every_gate_by_its_flag_and_key():
+    """docs/ci.md's table of gates: one row per `[check]` key, each with a flag argus check has."""
+    from typer.main import get_command
+
+    page = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(--[\w-]+)[^|]*\| `(\w+)", page, re.MULTILINE)
+    check = get_command(app).commands["check"]  # type: ignore[attr-defined]
+    flags = {opt for param in check.params for opt in param.opts}
+    assert sorted(key for _, key in rows) == sorted(CHECK_KEYS)
+    for flag, key in rows:
+        assert flag in flags and flag.lstrip("-").replace("-", "_") == key

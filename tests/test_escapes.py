@@ -230,3 +230,59 @@ def test_reliability_plan_is_escaped(hostile):
     no_raw_controls(result.stdout)
     assert f"workflow {shown(WORKFLOW)}: 2 hops, 4 runs from {shown(FILE)}" in result.stdout
     assert f"raising {shown(ACT)} from 0.5000" in result.stdout
+
+
+@pytest.mark.parametrize("text", ["plain", "a`b", "`x`", "``", "a``b`c", " sp ", "", "|pipe|"])
+def test_code_span_holds_any_text(text):
+    """CommonMark reads back exactly the text: no backtick in an id closes the span early."""
+    from markdown_it import MarkdownIt
+
+    from argus_cli.render.base import code_span
+
+    html = MarkdownIt("commonmark").renderInline(code_span(text))
+    assert html.startswith("<code>") and html.endswith("</code>"), html
+    inner = html[len("<code>") : -len("</code>")]
+    assert inner.replace("&amp;", "&") == (text if text.strip() else text or " ")
+
+
+TICKED = "hop`**bold**`[x](http://e.invalid)"
+
+
+def test_markdown_outputs_keep_backticks_inside_code(tmp_path, monkeypatch):
+    """A hop and workflow id with backticks, emphasis and a link stay code in every Markdown view:
+    report, check (table and failed gates) and diff, parsed as GitHub renders tables."""
+    from markdown_it import MarkdownIt
+
+    monkeypatch.chdir(tmp_path)
+    records: list[dict[str, object] | str] = [
+        {"run_id": f"r{i}", "workflow_id": f"wf`{TICKED}", "hop_id": TICKED, "seq": 1,
+         "status": "error" if i % 2 else "success"}
+        for i in range(4)
+    ]  # fmt: skip
+    write_jsonl(tmp_path / "t.jsonl", records)
+    parser = MarkdownIt("commonmark").enable("table")
+    for args in (
+        ["report", "t.jsonl", "-f", "markdown"],
+        ["check", "t.jsonl", "-f", "markdown", "--min-e2e", "0.9"],
+        ["diff", "t.jsonl", "t.jsonl", "-f", "markdown"],
+    ):
+        result = argus(*args, "-q")
+        assert result.exit_code in (0, 1), result.stderr
+        html = parser.render(result.stdout)
+        assert "<a " not in html and "<strong>bold" not in html, args
+        codes = re.findall("<code>(.*?)</code>", html)
+        assert f"wf`{TICKED}" in codes, (args, codes)
+        if args[0] != "check":  # check's gates here are per workflow: no hop is named
+            assert TICKED in codes, (args, codes)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["report", "--x\x1b[2Jy"], ["rep\x1bort"], ["report", "t.jsonl", "--format", "j\x1b[31ms"]],
+)
+def test_usage_errors_show_arguments_escaped(args):
+    """Typer's usage errors quote the argument given; Rich prints its controls escaped, exit 2."""
+    result = argus(*args)
+    assert result.exit_code == 2
+    no_raw_controls(result.output)
+    assert "\\x1b" in result.output

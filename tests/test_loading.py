@@ -240,7 +240,8 @@ def test_malformed_records_are_skipped_and_named(tmp_path, capsys):
         "outcome)",
         f"argus: skipped record at {name}:9: field 'started_at' must be an RFC 3339 timestamp "
         "or epoch seconds or milliseconds",
-        f"argus: skipped record at {name}:10: field 'scores' must be an object of numbers in 0..1",
+        f"argus: skipped record at {name}:10: field 'scores' must be an object of numbers in "
+        "0..1, each key once",
         f"argus: skipped record at {name}:11: field 'violations' must be a list of strings or "
         "{rule, severity, category} objects",
         f"argus: skipped record at {name}:12: outcome record lacks required field 'correct'",

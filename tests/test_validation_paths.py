@@ -24,6 +24,7 @@ from argus_cli.diagnostics import InputError
 from argus_cli.load.loading import load
 from argus_cli.schema import FIELDS
 
+SCORES = "field 'scores' must be an object of numbers in 0..1, each key once"
 GOOD = {"run_id": "r1", "hop_id": "h", "status": "success", "confidence": 0.5}
 
 # Wrong (and right) values of every kind: the strings that look like other types, numbers out of
@@ -185,13 +186,13 @@ def test_parquet_typed_columns_agree_with_the_json_rule(case):
         ("confidence", "0.9", "field 'confidence' must be a number in 0..1"),
         ("run_id", 5, "field 'run_id' must be a string"),
         ("seq", "1", "field 'seq' must be a whole number"),
-        ("scores", {"a": "0.5"}, "field 'scores' must be an object of numbers in 0..1"),
+        ("scores", {"a": "0.5"}, SCORES),
         ("cost_usd", -1000, "field 'cost_usd' must be a finite number >= 0"),
         ("cost_usd", math.nan, "field 'cost_usd' must be a finite number >= 0"),
         ("latency_ms", math.inf, "field 'latency_ms' must be a finite number >= 0"),
         ("input_tokens", -1, "field 'input_tokens' must be a whole number >= 0"),
         ("confidence", math.nan, "field 'confidence' must be a number in 0..1"),
-        ("scores", {"a": math.inf}, "field 'scores' must be an object of numbers in 0..1"),
+        ("scores", {"a": math.inf}, SCORES),
         ("status", "done", 'unknown status "done" (expected success, error or skipped)'),
     ],
 )

@@ -159,7 +159,7 @@ _EXPECTED = {
     "bool": "true or false",
     "timestamp": "an RFC 3339 timestamp or epoch seconds or milliseconds",
     "violations": "a list of strings or {rule, severity, category} objects",
-    "scores": "an object of numbers in 0..1",
+    "scores": "an object of numbers in 0..1, each key once",
     "strings": "a list of strings",
     "object": "an object",
 }

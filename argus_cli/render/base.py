@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Sequence
 from enum import Enum
@@ -76,6 +77,29 @@ def render_any(
         console.file.write(as_markdown())
     else:
         console.print(as_table())
+
+
+def code_span(text: str) -> str:
+    """`text` as Markdown inline code that nothing in it can close: the fence is one backtick longer
+    than the longest run of backticks inside, padded when the text starts or ends with one
+    (CommonMark 6.1). A hop id like ``a`b`` would otherwise end the span and leak Markdown."""
+    if not text:
+        return "` `"
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    edge = text[:1] + text[-1:]
+    pad = " " if "`" in edge or (text.startswith(" ") and text.endswith(" ")) else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+_MARKDOWN = re.compile(r"([\\`*_\[\]|~]|<(?=[A-Za-z/!?]))")
+
+
+def md_text(text: str) -> str:
+    """A sentence for Markdown prose with the characters that start emphasis, code, links, HTML
+    tags or table cells backslash-escaped: findings and reasons quote ids from the trace. (`<` is
+    escaped only before what would make it a tag; argus's sentences never start a line with `>`.)"""
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def md_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:

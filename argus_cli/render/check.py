@@ -11,7 +11,7 @@ from rich.text import Text
 
 from argus_cli.escaping import shown_all
 from argus_cli.gates import CheckResult, GateResult, show_pair
-from argus_cli.render.base import Format, md_table, render_any
+from argus_cli.render.base import Format, code_span, md_table, md_text, render_any
 
 _VERDICT_STYLE = {"pass": "green", "fail": "bold red", "no data": "bold red"}
 _VERDICT_MARK = {"pass": "✓", "fail": "✗", "no data": "✗"}
@@ -83,8 +83,8 @@ def check_markdown(result: CheckResult) -> str:
         threshold, value = _gate_cells(gate)
         rows.append(
             [
-                f"`{gate.scope}`",
-                f"`{gate.name}`",
+                code_span(gate.scope),
+                code_span(gate.name),
                 threshold,
                 value,
                 f"{_VERDICT_ICON[gate.verdict]} {gate.verdict}",
@@ -93,5 +93,8 @@ def check_markdown(result: CheckResult) -> str:
     out.append(md_table(["workflow", "gate", "threshold", "value", "verdict"], rows, {2, 3}))
     if result.failures:
         out.append("\n### Failed gates\n\n")
-        out += [f"- **{g.scope}** `{g.gate}`: {g.reason}\n" for g in result.failures]
+        out += [
+            f"- {code_span(g.scope)} {code_span(g.gate)}: {md_text(g.reason)}\n"
+            for g in result.failures
+        ]
     return "".join(out)

@@ -12,7 +12,7 @@ from rich.text import Text
 from argus_cli.diffing import Change, ReportDiff
 from argus_cli.escaping import shown_all
 from argus_cli.findings import pct
-from argus_cli.render.base import Format, md_table, render_any
+from argus_cli.render.base import Format, code_span, md_table, md_text, render_any
 
 _CHANGE_STYLE = {
     "worse": "bold red",
@@ -179,15 +179,15 @@ def diff_markdown(diff: ReportDiff) -> str:
         f"{_diff_scope(diff)}; {_significance(diff)}.\n"
     ]
     for workflow, rows in _diff_rows(diff):
-        out.append(f"\n### Workflow `{workflow}`\n\n")
+        out.append(f"\n### Workflow {code_span(workflow)}\n\n")
         cells = [_diff_cells(hop, change, status, diff) for hop, change, status in rows]
         for row in cells:
-            row[0] = f"`{row[0]}`" if row[0] != "(workflow)" else row[0]
+            row[0] = code_span(row[0]) if row[0] != "(workflow)" else row[0]
             if row[-1] == "REGRESSION":
                 row[-1] = "❌ **REGRESSION**"
         out.append(md_table(_DIFF_HEADERS, cells, {2, 3, 4, 5}))
     regressions = diff.regressions()
     if regressions:
         out.append("\n### Regressions\n\n")
-        out += [f"- {r.text()}\n" for r in regressions]
+        out += [f"- {md_text(r.text())}\n" for r in regressions]
     return "".join(out)

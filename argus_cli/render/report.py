@@ -13,7 +13,7 @@ from rich.text import Text
 
 from argus_cli.escaping import shown_all
 from argus_cli.findings import CASCADE_LINE, e2e_verdict, num, pct
-from argus_cli.render.base import Format, md_table, render_any
+from argus_cli.render.base import Format, code_span, md_table, md_text, render_any
 from argus_cli.report import G_ARVIS_DIMENSIONS, GArvis, Report, WorkflowReport
 
 _LEVEL_STYLE = {"problem": "bold red", "warning": "yellow", "info": "cyan"}
@@ -280,12 +280,12 @@ def report_markdown(report: Report) -> str:
     )
     for wf in report.workflows:
         verdict = "❌ above" if wf.cascade_risk_score > CASCADE_LINE else "✅ below"
-        out.append(f"\n### Workflow `{wf.workflow_id}`\n")
+        out.append(f"\n### Workflow {code_span(wf.workflow_id)}\n")
         out.append(
             f"- **End to end:** observed {pct(wf.end_to_end_success_rate)} of {wf.runs} runs, "
             f"predicted {pct(wf.predicted_end_to_end)} "
             f"({e2e_verdict(wf.end_to_end_success_rate, wf.predicted_end_to_end)})\n"
-            f"- **Weakest hop:** {_weakest(report, wf)}\n"
+            f"- **Weakest hop:** {md_text(_weakest(report, wf))}\n"
             f"- **Cascade risk:** {wf.cascade_risk_score:.3f} ({verdict} the {CASCADE_LINE} line"
             f"{'; ' + WORST_CASE if _worst_case([wf]) else ''})\n"
             f"- **G-ARVIS:** {_g_arvis_line(wf.g_arvis_scores)}\n\n"
@@ -293,11 +293,11 @@ def report_markdown(report: Report) -> str:
         out.append(
             md_table(
                 _HOP_COLUMNS,
-                _hop_cells(wf, name=lambda hop_id: f"`{hop_id}`"),
+                _hop_cells(wf, name=code_span),
                 right={0, 2, 3, 4, 5, 6, 7, 8, 9},
             )
         )
-        out += [f"\n{note}.\n" for note in hop_notes(wf)]
+        out += [f"\n{md_text(note)}.\n" for note in hop_notes(wf)]
         if wf.root_causes:
             out.append(f"\nRoot causes of {wf.failed_runs} failed runs:\n\n")
             out.append(
@@ -305,7 +305,7 @@ def report_markdown(report: Report) -> str:
                     ["origin hop", "failed runs", "mean blast radius"],
                     [
                         [
-                            f"`{c.hop_id}`" if c.hop_id else "(no hop flagged; outcome wrong)",
+                            code_span(c.hop_id) if c.hop_id else "(no hop flagged; outcome wrong)",
                             str(c.failed_runs),
                             num(c.mean_blast_radius),
                         ]
@@ -317,5 +317,8 @@ def report_markdown(report: Report) -> str:
     if report.findings:
         out.append("\n### Findings\n\n")
         icon = {"problem": "❌", "warning": "⚠️", "info": "ℹ️"}
-        out += [f"- {icon[f.level]} **{f.workflow_id}**: {f.text}\n" for f in report.findings]
+        out += [
+            f"- {icon[f.level]} {code_span(f.workflow_id)}: {md_text(f.text)}\n"
+            for f in report.findings
+        ]
     return "".join(out)
