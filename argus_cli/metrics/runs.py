@@ -79,18 +79,22 @@ WITH facts AS NOT MATERIALIZED (
            safety_violation
     FROM hop_facts WHERE status <> 'skipped' {bucket}
 ),
-by_seq AS (
-    SELECT run_id FROM facts GROUP BY run_id
-    HAVING count(seq) = count(*) AND min(seq) = 1 AND max(seq) = count(*)
-       AND count(*) <= {seq_bits}
-       AND bit_or(CASE WHEN seq BETWEEN 1 AND {seq_bits} THEN CAST(1 AS BIGINT) << (seq - 1) END)
-           = (CAST(1 AS BIGINT) << count(*)) - 1
+seq_runs AS (
+    SELECT run_id,
+           count(seq) = count(*) AND min(seq) = 1 AND max(seq) = count(*)
+           AND count(*) <= {seq_bits}
+           AND bit_or(CASE WHEN seq BETWEEN 1 AND {seq_bits}
+                           THEN CAST(1 AS BIGINT) << (seq - 1) END)
+               = (CAST(1 AS BIGINT) << count(*)) - 1 AS by_seq
+    FROM facts GROUP BY run_id
+),
+ranked AS (
+    SELECT _order, {position} AS position FROM facts
+    WHERE run_id IN (SELECT run_id FROM seq_runs WHERE NOT by_seq)
 ),
 positioned AS (
-    SELECT *, seq AS position FROM facts WHERE run_id IN (SELECT run_id FROM by_seq)
-    UNION ALL
-    SELECT *, {position} AS position
-    FROM facts WHERE run_id NOT IN (SELECT run_id FROM by_seq)
+    SELECT f.*, CASE WHEN s.by_seq THEN f.seq ELSE r.position END AS position
+    FROM facts f JOIN seq_runs s USING (run_id) LEFT JOIN ranked r USING (_order)
 ),
 counted AS (
     SELECT * EXCLUDE (seq{span_ids_excluded}), {span_keys}status = 'error' OR wrong AS failed
