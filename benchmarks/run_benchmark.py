@@ -141,7 +141,9 @@ def argus_argv(path: Path) -> list[str]:
     return [*base, "report", str(path), "--json", "--quiet"]
 
 
-def run(sizes: list[int], work: Path, seed: int, repeat: int) -> list[Result]:
+def run(
+    sizes: list[int], work: Path, seed: int, repeat: int, in_memory: bool = True
+) -> list[Result]:
     work.mkdir(parents=True, exist_ok=True)
     results: list[Result] = []
 
@@ -183,7 +185,7 @@ def run(sizes: list[int], work: Path, seed: int, repeat: int) -> list[Result]:
             ("jsonl", jsonl, jsonl.stat().st_size),
             ("parquet", parquet, packed),
         ):
-            if size_in_json >= WORK_ON_DISK_BYTES:
+            if in_memory and size_in_json >= WORK_ON_DISK_BYTES:
                 target = next(c[3] for c in cases if c[0] == fmt and c[3])
                 what = "argus report --json, ARGUS_WORK=memory"
                 cases.append((fmt, what, argus_argv(path), target))
@@ -223,9 +225,14 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/argus-bench"))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=1, help="runs per case; the best is kept")
+    parser.add_argument(
+        "--no-memory",
+        action="store_true",
+        help="skip the ARGUS_WORK=memory lines (minutes and several GB at 10M hops)",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    results = run(sizes, args.work, args.seed, args.repeat)
+    results = run(sizes, args.work, args.seed, args.repeat, in_memory=not args.no_memory)
     cpus = os.cpu_count()
     print(
         f"\nMachine: {platform.machine()}, {cpus} cores, Python {platform.python_version()}, "
