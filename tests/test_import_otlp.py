@@ -95,11 +95,12 @@ def test_collector_fixture_genai_conventions():
     span), spread over two lines and three scopes, spans out of order.
 
     A: workflow "support" encloses triage (no usage: its chat span's 150/40; its own request
-    model wins over the chat's response model), resolver (status code 2 and error.type; own
-    usage in the older prompt/completion names, so its chat span's 999/999 is not added; model
-    from its one chat span), and lookup, nested in resolver (70/7 from its chat span plus 30/3
-    from a text_completion under its kb_search tool span: a model call counts for the nearest
-    hop only, never for resolver too).
+    model wins over the chat's response model), resolver (status code 2 and error.type; its
+    own usage, in the older prompt/completion names, is an aggregate of its model calls: its
+    chat span's 999/999 counts instead, never both; model from its one chat span), and
+    lookup, nested in resolver (70/7 from its chat span plus 30/3 from a text_completion under
+    its kb_search tool span: a model call counts for the nearest hop only, never for resolver
+    too).
     B: service.name is the workflow; triage carries argus.* attributes (violations as a JSON
     string); resolver is an OpenInference AGENT with llm.token_count.*, llm.model_name and
     llm.cost.total, and a failing GUARDRAIL child: validated, with a safety violation.
@@ -125,7 +126,7 @@ def test_collector_fixture_genai_conventions():
     ]
     assert picked == [
         (a, "triage", "support", 1, "success", None, None, 150, 40, "gpt-4o", 1),
-        (a, "resolver", "support", 2, "error", "TimeoutError", None, 500, 60, "gpt-4o", 1),
+        (a, "resolver", "support", 2, "error", "TimeoutError", None, 999, 999, "gpt-4o", 1),
         (a, "lookup", "support", 3, "success", None, "2222222222222222", 100, 10, "gpt-4o-mini", 1),
         (b, "triage", "support-bot", 1, "success", None, None, None, None, None, 2),
         (b, "resolver", "support-bot", 2, "success", None, b_triage_id, 10, 2, "claude-sonnet", 2),
@@ -155,19 +156,28 @@ def test_tools_makes_tool_spans_hops_and_moves_their_model_calls():
 def test_genai_and_all_make_more_spans_hops():
     genai = hops(DATA / "genai_collector.jsonl", hop_spans="genai")
     names = sorted(r["hop_id"] for r in genai if r["run_id"].startswith("0af7"))
-    # every GenAI span but the invoke_workflow span; chat spans are hops with their own usage
+    # every GenAI span but the invoke_workflow span; model calls are hops with their own usage,
+    # named as steps of the agent that made them (the nearest agent hop above: a tool is none)
     assert names == [
-        "chat gpt-4o",
-        "chat gpt-4o",
-        "chat gpt-4o-mini",
         "kb_search",
         "lookup",
+        "lookup/chat",
+        "lookup/text_completion",
         "resolver",
-        "text_completion gpt-4o-mini",
+        "resolver/chat",
         "triage",
+        "triage/chat",
     ]
-    triage = next(r for r in genai if r["hop_id"] == "triage")
-    assert (triage["input_tokens"], triage["output_tokens"]) == (None, None)  # never twice
+    usage = {
+        r["hop_id"]: (r["input_tokens"], r["output_tokens"])
+        for r in genai
+        if r["run_id"].startswith("0af7")
+    }
+    # never twice: the agents' model calls carry the usage, the agents none (resolver's own
+    # figure is an aggregate of its call)
+    assert usage["triage"] == usage["resolver"] == usage["lookup"] == (None, None)
+    assert usage["triage/chat"] == (150, 40) and usage["resolver/chat"] == (999, 999)
+    assert usage["lookup/chat"] == (70, 7) and usage["lookup/text_completion"] == (30, 3)
     every = hops(DATA / "genai_collector.jsonl", hop_spans="all")
     # the GUARDRAIL span checks a hop and is never one itself
     assert "pii_guard" not in {r["hop_id"] for r in every}
@@ -526,7 +536,7 @@ def test_model_from_response_then_request_then_openinference(tmp_path):
     assert [r["model"] for r in rows] == ["served", "asked", "oi", None]
 
 
-def test_agent_with_own_usage_is_not_summed(tmp_path):
+def test_agent_usage_is_its_model_calls_never_its_own_figure_too(tmp_path):
     own = [*agent("a"), {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "3"}}]
     call = [
         s("gen_ai.operation.name", "chat"),
@@ -539,8 +549,11 @@ def test_agent_with_own_usage_is_not_summed(tmp_path):
         span("0000000000000002", call, parent="0000000000000001", start_ms=1),
     ]
     (row,) = hops(write(tmp_path / "own.jsonl", traces_data(*spans)))
-    # usage of its own (only output): kept as it is; cost it has none of: summed
-    assert (row["input_tokens"], row["output_tokens"], row["cost_usd"]) == (None, 3, 0.5)
+    # its own usage (only output) adds up its model calls: the call counts, never both
+    assert (row["input_tokens"], row["output_tokens"], row["cost_usd"]) == (100, 100, 0.5)
+    (alone,) = hops(write(tmp_path / "alone.jsonl", traces_data(span("0000000000000001", own))))
+    # with no model call below it, its own figure is all there is
+    assert (alone["input_tokens"], alone["output_tokens"], alone["cost_usd"]) == (None, 3, None)
 
 
 def test_checks_below_a_hop(tmp_path):
@@ -606,3 +619,158 @@ def test_an_empty_envelope_is_no_record(tmp_path):
     path = write(tmp_path / "e.jsonl", {"resourceSpans": []})
     with pytest.raises(InputError, match="no hop records"):
         load([str(path)], source_format="otlp")
+
+
+def d(key: str, value: float) -> dict[str, Any]:
+    return {"key": key, "value": {"doubleValue": value}}
+
+
+@pytest.mark.parametrize(
+    ("attributes", "cost"),
+    [
+        ([d("llm.cost.total", 0.25)], 0.25),  # OpenInference
+        ([d("operation.cost", 0.125)], 0.125),  # Pydantic AI / Logfire
+        ([d("gen_ai.usage.cost", 0.5)], 0.5),  # OpenLIT (and what Langfuse reads)
+        ([d("llm.cost.prompt", 0.25), d("llm.cost.completion", 0.125)], 0.375),
+        ([d("llm.cost.completion", 0.125)], 0.125),
+        ([d("gen_ai.usage.input_cost", 0.5), d("gen_ai.usage.output_cost", 0.25)], 0.75),
+        # a total wins over parts, the first total over the others
+        ([d("operation.cost", 1.0), d("llm.cost.prompt", 0.25)], 1.0),
+        ([d("llm.cost.total", 0.5), d("operation.cost", 1.0)], 0.5),
+        ([{"key": "operation.cost", "value": {"intValue": "2"}}], 2.0),
+        ([s("operation.cost", "cheap")], None),
+    ],
+)
+def test_cost_attributes_of_a_model_call_sum_up_to_its_agent(tmp_path, attributes, cost):
+    """Each instrumentation's cost attribute on a `chat` span, summed into its agent's hop with
+    a second call of 0.5 (so a total read twice, or not at all, shows)."""
+    call = [s("gen_ai.operation.name", "chat"), *attributes]
+    other = [s("gen_ai.operation.name", "chat"), d("operation.cost", 0.5)]
+    spans = [
+        span("0000000000000001", agent("a")),
+        span("0000000000000002", call, parent="0000000000000001", start_ms=1),
+        span("0000000000000003", other, parent="0000000000000001", start_ms=2),
+    ]
+    (row,) = hops(write(tmp_path / "cost.jsonl", traces_data(*spans)))
+    assert row["cost_usd"] == pytest.approx(0.5 + (cost or 0.0))
+
+
+def test_pydantic_ai_aggregated_usage_counts_only_without_model_calls(tmp_path):
+    """Pydantic AI writes a run's usage on its invoke_agent span as gen_ai.aggregated_usage.*
+    and each model call's on its chat span: the calls count when they are there (never both),
+    the aggregate when they are not (a trace exported without them)."""
+    run = [
+        *agent("billing_agent"),
+        {"key": "gen_ai.aggregated_usage.input_tokens", "value": {"intValue": "30"}},
+        {"key": "gen_ai.aggregated_usage.output_tokens", "value": {"intValue": "8"}},
+    ]
+
+    def chat(span_id: str, tokens: tuple[int, int], start_ms: int) -> dict[str, Any]:
+        usage = [
+            s("gen_ai.operation.name", "chat"),
+            {"key": "gen_ai.usage.input_tokens", "value": {"intValue": str(tokens[0])}},
+            {"key": "gen_ai.usage.output_tokens", "value": {"intValue": str(tokens[1])}},
+        ]
+        return span(span_id, usage, parent="0000000000000001", start_ms=start_ms)
+
+    with_calls = [
+        span("0000000000000001", run),
+        chat("0000000000000002", (10, 3), 1),
+        chat("0000000000000003", (20, 5), 2),
+    ]
+    (row,) = hops(write(tmp_path / "calls.jsonl", traces_data(*with_calls)))
+    assert (row["input_tokens"], row["output_tokens"]) == (30, 8)
+    genai = hops(write(tmp_path / "genai.jsonl", traces_data(*with_calls)), hop_spans="genai")
+    assert sum(r["input_tokens"] or 0 for r in genai) == 30  # never twice
+    alone = write(tmp_path / "alone.jsonl", traces_data(span("0000000000000001", run)))
+    (row,) = hops(alone)
+    assert (row["input_tokens"], row["output_tokens"]) == (30, 8)
+
+
+def test_exception_event_is_the_error_when_the_status_says_nothing(tmp_path):
+    """A tool span that failed with no status message and no error.type: its `exception` event
+    (OpenTelemetry's record_exception) gives the message, `type: first line`, never the
+    stack trace."""
+    event = {
+        "name": "exception",
+        "timeUnixNano": str(T0),
+        "attributes": [
+            s("exception.type", "billing.RefundGatewayError"),
+            s("exception.message", "refund gateway unavailable\nretry after 30 s"),
+            s("exception.stacktrace", "Traceback (most recent call last):\n  ..."),
+        ],
+    }
+    tool = [s("gen_ai.operation.name", "execute_tool"), s("gen_ai.tool.name", "issue_refund")]
+    spans = [
+        span("0000000000000001", agent("billing_agent")),
+        span(
+            "0000000000000002",
+            tool,
+            parent="0000000000000001",
+            start_ms=1,
+            status={"code": 2},
+            events=[event],
+        ),
+    ]
+    rows = hops(write(tmp_path / "exc.jsonl", traces_data(*spans)), hop_spans="tools")
+    assert [(r["hop_id"], r["status"], r["error"]) for r in rows] == [
+        ("billing_agent", "success", None),
+        ("issue_refund", "error", "billing.RefundGatewayError: refund gateway unavailable"),
+    ]
+
+
+def test_genai_names_a_model_call_by_its_agent(tmp_path):
+    """Under --hop-spans genai a model call is a step of the agent that made it: named by the
+    agent it names itself (Pydantic AI's gen_ai.agent.name on chat spans), else by the nearest
+    agent hop above it (through a tool), `<agent>/<operation>`; OpenInference's LLM span is
+    `<agent>/llm`. A model call with no agent keeps its span name."""
+    oi_agent = [s("openinference.span.kind", "AGENT"), s("agent.name", "planner")]
+    spans = [
+        span("0000000000000001", agent("router"), name="invoke_agent router"),
+        span(
+            "0000000000000002",
+            [s("gen_ai.operation.name", "chat"), s("gen_ai.agent.name", "router")],
+            parent="0000000000000001",
+            start_ms=1,
+            name="chat gpt-4o-mini",
+        ),
+        span(
+            "0000000000000003",
+            [s("gen_ai.operation.name", "execute_tool"), s("gen_ai.tool.name", "search")],
+            parent="0000000000000001",
+            start_ms=2,
+        ),
+        span(
+            "0000000000000004",
+            [s("gen_ai.operation.name", "embeddings")],
+            parent="0000000000000003",
+            start_ms=3,
+            name="embeddings small",
+        ),
+        span("0000000000000005", oi_agent, start_ms=4, trace="2" * 32),
+        span(
+            "0000000000000006",
+            [s("openinference.span.kind", "LLM")],
+            parent="0000000000000005",
+            start_ms=5,
+            trace="2" * 32,
+            name="ChatCompletion",
+        ),
+        span(
+            "0000000000000007",
+            [s("gen_ai.operation.name", "chat")],
+            start_ms=6,
+            trace="3" * 32,
+            name="chat lonely",
+        ),
+    ]
+    rows = hops(write(tmp_path / "names.jsonl", traces_data(*spans)), hop_spans="genai")
+    assert sorted(r["hop_id"] for r in rows) == [
+        "chat lonely",
+        "planner",
+        "planner/llm",
+        "router",
+        "router/chat",
+        "router/embeddings",
+        "search",
+    ]

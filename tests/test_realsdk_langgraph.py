@@ -26,6 +26,7 @@ for _module in (
 ):
     pytest.importorskip(_module, reason="needs the `integration` extra")
 
+from realsdk import reading  # noqa: E402
 from realsdk.langgraph_app import (  # noqa: E402
     BILLING_PROMPT,
     CASES,
@@ -37,9 +38,6 @@ from realsdk.langgraph_app import (  # noqa: E402
     run_cases,
     write_otlp,
 )
-from typer.testing import CliRunner  # noqa: E402
-
-from argus_cli.cli import app  # noqa: E402
 
 pytestmark = pytest.mark.realsdk
 
@@ -85,27 +83,6 @@ def traced(tmp_path_factory: pytest.TempPathFactory) -> Traced:
     )
 
 
-def _argus(*args: str) -> str:
-    result = CliRunner().invoke(app, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert result.exit_code in (0, 1), result.output
-    return result.stdout
-
-
-def _records(path: Path, *flags: str) -> list[dict[str, Any]]:
-    out = path.with_suffix(f".{'-'.join(flags) or 'default'}.jsonl")
-    _argus("convert", str(path), "-o", str(out), *flags)
-    return [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
-
-
-def _by_run(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    runs: dict[str, list[dict[str, Any]]] = {}
-    for record in records:
-        if record.get("kind", "hop") == "hop":
-            runs.setdefault(record["run_id"], []).append(record)
-    return runs
-
-
 def test_the_faults_happened_as_scripted(traced: Traced) -> None:
     """The harness itself: the runs that must raise did, with the injected exception."""
     raised = {o.case.name: (o.raised or "").split(":")[0] for o in traced.outcomes}
@@ -134,7 +111,7 @@ def test_the_faults_happened_as_scripted(traced: Traced) -> None:
 
 
 def test_one_run_per_graph_invocation_none_dropped(traced: Traced) -> None:
-    runs = _by_run(_records(traced.hex_file))
+    runs = reading.by_run(reading.records(traced.hex_file))
     assert len(CASES) == 16
     assert set(runs) == set(traced.case_of)  # the supervisor's failed run included
 
@@ -143,7 +120,7 @@ def test_graph_nodes_are_the_hops_each_counted_once(traced: Traced) -> None:
     """Per run, every graph node it went through, once per execution: the subgraph's own span
     is no second `billing_agent`, the ReAct nodes are told apart by their specialist, and
     nothing else (the graph's span, model calls, chains inside nodes) is a hop."""
-    runs = _by_run(_records(traced.hex_file))
+    runs = reading.by_run(reading.records(traced.hex_file))
     for run_id, hops in runs.items():
         case = traced.case_of[run_id]
         assert Counter(h["hop_id"] for h in hops) == case.executions(), case
@@ -154,7 +131,7 @@ def test_graph_nodes_are_the_hops_each_counted_once(traced: Traced) -> None:
 
 
 def test_the_run_tree_follows_the_graph(traced: Traced) -> None:
-    runs = _by_run(_records(traced.hex_file))
+    runs = reading.by_run(reading.records(traced.hex_file))
     for run_id, hops in runs.items():
         case = traced.case_of[run_id]
         by_span = {h["span_id"]: h for h in hops}
@@ -180,7 +157,7 @@ def _expected_errors(case: Case) -> Counter[str]:
 
 
 def test_errors_where_they_were_raised_as_their_first_line(traced: Traced) -> None:
-    runs = _by_run(_records(traced.hex_file))
+    runs = reading.by_run(reading.records(traced.hex_file))
     first_lines = {
         "fatal_tool_error": "realsdk.langgraph_app.RefundGatewayError: "
         "refund gateway unavailable for INV-{name}",
@@ -212,7 +189,7 @@ def _expected_child_errors(case: Case) -> dict[str, int]:
 
 
 def test_errors_of_spans_that_are_no_hops_are_kept_on_their_node(traced: Traced) -> None:
-    runs = _by_run(_records(traced.hex_file))
+    runs = reading.by_run(reading.records(traced.hex_file))
     for run_id, hops in runs.items():
         case = traced.case_of[run_id]
         kept = {
@@ -226,7 +203,9 @@ def test_errors_of_spans_that_are_no_hops_are_kept_on_their_node(traced: Traced)
 def test_each_run_has_its_verdict_from_the_graph_span(traced: Traced) -> None:
     """The graph's span is the run: its error (the runs that raised) or the reviewer's grade
     on it (`argus.correct`) is the run's outcome record."""
-    outcomes = {r["run_id"]: r for r in _records(traced.hex_file) if r.get("kind") == "outcome"}
+    outcomes = {
+        r["run_id"]: r for r in reading.records(traced.hex_file) if r.get("kind") == "outcome"
+    }
     assert set(outcomes) == set(traced.case_of)
     for run_id, outcome in outcomes.items():
         case = traced.case_of[run_id]
@@ -251,7 +230,7 @@ def test_handled_tool_errors_under_hop_spans_tools(traced: Traced) -> None:
     """With tools as hops: a lookup miss that ToolNode handed back to the model is an error of
     the tool under a `tools` node that went on (success); the refund that raised fails the tool,
     its `tools` node and its specialist."""
-    runs = _by_run(_records(traced.hex_file, "--hop-spans", "tools"))
+    runs = reading.by_run(reading.records(traced.hex_file, "--hop-spans", "tools"))
     assert set(runs) == set(traced.case_of)
     for run_id, hops in runs.items():
         case = traced.case_of[run_id]
@@ -280,12 +259,7 @@ def test_protobuf_and_hex_ids_give_the_same_records(traced: Traced) -> None:
     def key(records: list[dict[str, Any]]) -> list[str]:
         return sorted(json.dumps(r, sort_keys=True) for r in records)
 
-    assert key(_records(traced.hex_file)) == key(_records(traced.base64_file))
-
-
-def _report(path: Path, *flags: str) -> dict[str, Any]:
-    report: dict[str, Any] = json.loads(_argus("report", str(path), "--json", *flags))
-    return report
+    assert key(reading.records(traced.hex_file)) == key(reading.records(traced.base64_file))
 
 
 def _total(counts: list[Counter[str]]) -> Counter[str]:
@@ -296,7 +270,7 @@ def _total(counts: list[Counter[str]]) -> Counter[str]:
 
 
 def test_the_report_counts_every_run_and_each_node_once(traced: Traced) -> None:
-    report = _report(traced.hex_file)
+    report = reading.report(traced.hex_file)
     cases = list(traced.case_of.values())
     assert report["runs"] == len(CASES)
     executions = _total([Counter(c.executions()) for c in cases])
@@ -315,15 +289,10 @@ def test_the_report_counts_every_run_and_each_node_once(traced: Traced) -> None:
 
 def test_trace_shows_an_errors_first_line_not_its_traceback(traced: Traced) -> None:
     (run_id,) = [r for r, c in traced.case_of.items() if c.fault == "fatal_tool_error"]
-    out = _argus("trace", str(traced.hex_file), run_id)
+    out = reading.argus("trace", str(traced.hex_file), run_id)
     line = "RefundGatewayError: refund gateway unavailable for INV-r05"
     assert out.count(line) == 2  # billing_agent/tools, where it was raised, and billing_agent
     assert "Traceback" not in out and "retry after 30 s" not in out
-
-
-def _runs(path: Path, *flags: str) -> dict[str, dict[str, Any]]:
-    rows = json.loads(_argus("runs", str(path), "--format", "json", *flags))
-    return {row["run_id"]: row for row in rows}
 
 
 def _final_hop(case: Case) -> str:
@@ -338,7 +307,7 @@ def test_each_run_failed_or_not_with_its_origin(traced: Traced, hop_spans: str) 
     """SPEC v2 per run: the runs that raised failed where the error was born (the innermost
     failed hop), the graded-wrong run failed by its outcome alone (no origin hop), a handled
     tool error failed nothing, and no run that raised is an observed cascade."""
-    runs = _runs(traced.hex_file, "--hop-spans", hop_spans)
+    runs = reading.runs(traced.hex_file, "--hop-spans", hop_spans)
     assert set(runs) == set(traced.case_of)
     for run_id, row in runs.items():
         case = traced.case_of[run_id]
@@ -354,7 +323,7 @@ def test_each_run_failed_or_not_with_its_origin(traced: Traced, hop_spans: str) 
 
 @pytest.mark.parametrize("hop_spans", ["agents", "tools"])
 def test_report_figures_from_the_truth(traced: Traced, hop_spans: str) -> None:
-    report = _report(traced.hex_file, "--hop-spans", hop_spans)
+    report = reading.report(traced.hex_file, "--hop-spans", hop_spans)
     cases = list(traced.case_of.values())
     (workflow,) = report["workflows"]
     assert report["runs"] == 16
@@ -392,7 +361,7 @@ def test_predicted_end_to_end_by_the_spec(traced: Traced, tmp_path: Path) -> Non
     went up through (SPEC 3.2 counts every error of a hop; a caller's error is not independent
     of its child's). Counting only errors born at a hop would give 0.811.
     """
-    report = _report(traced.hex_file)
+    report = reading.report(traced.hex_file)
     assert report["predicted_end_to_end"] == pytest.approx(221 / 288)
     assert report["end_to_end_success_rate"] == 12 / 16
     r10 = next(run for run, case in traced.case_of.items() if case.name == "r10")
@@ -402,6 +371,6 @@ def test_predicted_end_to_end_by_the_spec(traced: Traced, tmp_path: Path) -> Non
             scope["spans"] = [s for s in scope["spans"] if s["traceId"] != r10]
     visible = tmp_path / "visible.json"
     visible.write_text(json.dumps(document), encoding="utf-8")
-    report = _report(visible)
+    report = reading.report(visible)
     assert report["end_to_end_success_rate"] == 12 / 15
     assert report["predicted_end_to_end"] == pytest.approx(192 / 255)

@@ -86,6 +86,10 @@ NODE_COLUMNS = {
     "is_workflow": "BOOLEAN: names the workflow of the hops below it",
     "is_model": "BOOLEAN: a model call, whose usage rolls up into its hop",
     "is_check": "BOOLEAN: a guardrail or evaluator, whose failure is a violation of its hop",
+    "is_agent": "BOOLEAN: an agent (its hop_id names it): a model call below it is its step",
+    "call_agent": "VARCHAR: the agent a model call names as the one that made it, or NULL",
+    "call_step": "VARCHAR: a model call's step (chat, embeddings, llm): a model call that is a "
+    "hop is named <agent>/<step>; NULL keeps its hop_id",
     "run_span": "BOOLEAN: may be a container (the run itself) when every node above it is one",
     "run_root": "BOOLEAN: may be a container when it is a root of its trace",
     "evaluations": f"{EVALUATIONS}: the node's evaluation results; passed NULL when undecided",
@@ -258,13 +262,27 @@ _COMMON_CTES: list[tuple[str, str]] = [
         "SELECT n.trace, n.id, CASE WHEN n.is_hop THEN n.id ELSE nh.hop END AS hop "
         "FROM tnodes n LEFT JOIN near_hop nh ON nh.trace = n.trace AND nh.id = n.id",
     ),
+    # the model calls whose nearest hop a hop is: `calls` counts them all, the sums only those
+    # that are no hops themselves (a model call that is a hop keeps its own usage)
     (
         "rollup",
-        "SELECT n.trace, n.hop, sum(m.input_tokens) AS input_tokens, "
-        "sum(m.output_tokens) AS output_tokens, sum(m.cost_usd) AS cost_usd, "
-        "count(DISTINCT m.model) AS models, min(m.model) AS model "
+        "SELECT n.trace, n.hop, count(*) AS calls, "
+        "sum(m.input_tokens) FILTER (WHERE NOT m.is_hop) AS input_tokens, "
+        "sum(m.output_tokens) FILTER (WHERE NOT m.is_hop) AS output_tokens, "
+        "sum(m.cost_usd) FILTER (WHERE NOT m.is_hop) AS cost_usd, "
+        "count(DISTINCT m.model) FILTER (WHERE NOT m.is_hop) AS models, "
+        "min(m.model) FILTER (WHERE NOT m.is_hop) AS model "
         "FROM near_hop n JOIN tnodes m ON m.trace = n.trace AND m.id = n.id "
-        "WHERE m.is_model AND NOT m.is_hop GROUP BY n.trace, n.hop",
+        "WHERE m.is_model GROUP BY n.trace, n.hop",
+    ),
+    # the nearest agent hop above each model call that is a hop: the agent that made the call
+    (
+        "near_agent",
+        "SELECT a.trace, a.id, struct_extract(arg_min({'name': g.hop_id}, a.depth), 'name') "
+        "AS agent FROM anc a "
+        "JOIN tnodes m ON m.trace = a.trace AND m.id = a.id AND m.is_model AND m.is_hop "
+        "JOIN tnodes g ON g.trace = a.trace AND g.id = a.ancestor WHERE g.is_agent AND g.is_hop "
+        "GROUP BY a.trace, a.id",
     ),
     (
         "check_facts",
@@ -366,11 +384,15 @@ def _record_sql() -> str:
         f"WHEN json_type({scores}) = 'OBJECT' THEN json_merge_patch({scores}, so.scores) "
         f"ELSE {scores} END"
     )
-    no_usage = "h.input_tokens IS NULL AND h.output_tokens IS NULL"
+    # a hop's own usage and cost count only when no model call reports to it: an agent span's
+    # figures (gen_ai.usage.*, Pydantic AI's gen_ai.aggregated_usage.*) add up its model calls
+    calls = "coalesce(r.calls, 0) > 0"
+    caller = "coalesce(h.call_agent, na.agent)"
     fields = {
         "kind": "'hop'",
         "run_id": "h.trace",
-        "hop_id": "h.hop_id",
+        "hop_id": f"CASE WHEN h.is_model AND h.call_step IS NOT NULL AND {caller} IS NOT NULL "
+        f"THEN {caller} || '/' || h.call_step ELSE h.hop_id END",
         "workflow_id": "coalesce(w.name, CASE WHEN h.is_workflow OR h.is_container "
         "THEN h.workflow_name END, h.default_workflow)",
         "span_id": "h.id",
@@ -385,9 +407,9 @@ def _record_sql() -> str:
         "confidence": own["confidence"],
         "correct": own["correct"],
         "scores": merged_scores,
-        "input_tokens": f"CASE WHEN {no_usage} THEN r.input_tokens ELSE h.input_tokens END",
-        "output_tokens": f"CASE WHEN {no_usage} THEN r.output_tokens ELSE h.output_tokens END",
-        "cost_usd": "coalesce(h.cost_usd, r.cost_usd)",
+        "input_tokens": f"CASE WHEN {calls} THEN r.input_tokens ELSE h.input_tokens END",
+        "output_tokens": f"CASE WHEN {calls} THEN r.output_tokens ELSE h.output_tokens END",
+        "cost_usd": f"CASE WHEN {calls} THEN r.cost_usd ELSE h.cost_usd END",
         "latency_ms": "h.latency_ms",
         "started_at": "h.started_at",
         "ended_at": "h.ended_at",
@@ -406,6 +428,7 @@ def _record_sql() -> str:
         "LEFT JOIN near_hop p ON p.trace = h.trace AND p.id = h.id "
         "LEFT JOIN near_workflow w ON w.trace = h.trace AND w.id = h.id "
         "LEFT JOIN rollup r ON r.trace = h.trace AND r.hop = h.id "
+        "LEFT JOIN near_agent na ON na.trace = h.trace AND na.id = h.id "
         "LEFT JOIN checks c ON c.trace = h.trace AND c.hop = h.id "
         "LEFT JOIN score_objects so ON so.trace = h.trace AND so.hop = h.id "
         "LEFT JOIN child_errors ce ON ce.trace = h.trace AND ce.hop = h.id"

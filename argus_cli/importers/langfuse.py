@@ -245,6 +245,10 @@ def _nodes_sql(selected: str) -> str:
         "is_workflow": "false",
         "is_model": "p.type IN ('GENERATION', 'EMBEDDING')",
         "is_check": "p.type IN ('GUARDRAIL', 'EVALUATOR')",
+        "is_agent": "p.type = 'AGENT'",
+        # a generation's name is its author's: kept as its hop_id
+        "call_agent": "CAST(NULL AS VARCHAR)",
+        "call_step": "CAST(NULL AS VARCHAR)",
         "run_span": "false",
         "run_root": "false",
         "evaluations": f"CAST(NULL AS {EVALUATIONS})",

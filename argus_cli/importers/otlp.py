@@ -54,6 +54,12 @@ first line wins):
                        refused, saying which spans are hops.)
     hop_id             gen_ai.agent.name, then agent.name (OpenInference), then the span name;
                        tool spans: gen_ai.tool.name, then tool.name, then the span name;
+                       a model call that is a hop (--hop-spans genai, all): `<agent>/<step>`,
+                       the agent its own gen_ai.agent.name or agent.name names (Pydantic AI
+                       writes it on chat spans), else the nearest agent hop above it, and the
+                       step its gen_ai.operation.name (chat, embeddings, ...) or its
+                       OpenInference kind lower-cased (llm, embedding): `billing_agent/chat`;
+                       with no agent, the span name;
                        LangGraph nodes: the path of node names in langgraph_checkpoint_ns
                        (`billing_agent/agent`: a subgraph's node named by its callers)
     workflow_id        the nearest enclosing span that names a workflow: an invoke_workflow
@@ -68,16 +74,27 @@ first line wins):
     parent_id          spanId of the nearest enclosing hop
     seq                rank by startTimeUnixNano within the trace
     status, error      error when status.code is 2 (STATUS_CODE_ERROR) or error.type is set;
-                       error is the span's first `exception` event as the last line of
+                       error is the span's first `exception` event (OpenTelemetry's
+                       record_exception, which Pydantic AI and most instrumentations use,
+                       often with no status message and no error.type) as the last line of
                        Python's traceback, `exception.type: ` and the first line of
-                       exception.message; else error.type; else the first line of
-                       status.message (never a whole traceback: LangChain writes one there)
+                       exception.message (exception.stacktrace is not read); else error.type;
+                       else the first line of status.message (never a whole traceback:
+                       LangChain writes one there)
     input_tokens,      gen_ai.usage.input_tokens / output_tokens, the older
-    output_tokens      gen_ai.usage.prompt_tokens / completion_tokens, or OpenInference
-                       llm.token_count.prompt / completion. A hop with none gets the sum over
-                       the model spans (chat, text_completion, generate_content, embeddings;
-                       OpenInference LLM, EMBEDDING) whose nearest enclosing hop it is
-    cost_usd           llm.cost.total (OpenInference), else that sum over its model spans
+    output_tokens      gen_ai.usage.prompt_tokens / completion_tokens, OpenInference
+                       llm.token_count.prompt / completion, or Pydantic AI's run total
+                       gen_ai.aggregated_usage.input_tokens / output_tokens (invoke_agent).
+                       A hop that model spans (chat, text_completion, generate_content,
+                       embeddings; OpenInference LLM, EMBEDDING) report to, being their
+                       nearest enclosing hop, gets the sum over those that are no hops
+                       themselves, and its own figures are not read (an agent span's usage
+                       adds up its calls: never counted twice); a model span that is a hop
+                       keeps its own. A hop with no model span below it keeps its own
+    cost_usd           the same way, of a span's cost in USD: llm.cost.total (OpenInference),
+                       operation.cost (Pydantic AI, Logfire), gen_ai.usage.cost (OpenLIT),
+                       else llm.cost.prompt + llm.cost.completion, else
+                       gen_ai.usage.input_cost + gen_ai.usage.output_cost
     model              gen_ai.response.model, gen_ai.request.model, llm.model_name; else the
                        one model its model spans name
     started_at,        startTimeUnixNano, endTimeUnixNano (RFC 3339, microseconds); latency
@@ -104,12 +121,13 @@ first line wins):
                        OutputGuardrailTripwireTriggered, the Agents SDK's "Guardrail
                        tripwire triggered: {'guardrail': NAME}"), which stopped that hop's
                        output: {rule: NAME, else the exception type, category: "safety"}
-    metadata           {span_name, service_name}; child_errors: how many spans whose nearest
-                       hop this is failed, not counting checks (a tool error the agent
-                       recovered from, under the default --hop-spans agents); container:
-                       true for a root that is its run's only hop; error_detail: a failed
-                       span's whole status.message (LangChain writes the exception and its
-                       traceback there)
+    metadata           {span_name, service_name}; conversation_id: gen_ai.conversation.id,
+                       when the span carries one (Pydantic AI's agent runs do); child_errors:
+                       how many spans whose nearest hop this is failed, not counting checks
+                       (a tool error the agent recovered from, under the default --hop-spans
+                       agents); container: true for a root that is its run's only hop;
+                       error_detail: a failed span's whole status.message (LangChain writes
+                       the exception and its traceback there)
 
 Sources: OpenTelemetry semantic conventions for GenAI (gen-ai-spans.md, gen-ai-agent-spans.md,
 registry gen-ai.md: operation names, `gen_ai.agent.name`, `gen_ai.workflow.name`,
@@ -124,7 +142,11 @@ are "message: data" in the status), checked against its spans in tests/test_real
 OpenInference's LangChain instrumentation (`metadata` holds the LangChain run's metadata as JSON;
 a LangChain run named like "*agent*" gets span kind AGENT); LangGraph's task metadata
 (`langgraph_node`, `langgraph_step`, `langgraph_checkpoint_ns`: `node:task` parts joined by `|`);
-OpenTelemetry's exception event (`exception.type`, `exception.message`).
+OpenTelemetry's exception event (`exception.type`, `exception.message`); Pydantic AI's
+instrumentation (pydantic_ai/_instrumentation.py, capabilities/instrumentation.py:
+`operation.cost` on chat spans, `gen_ai.aggregated_usage.*` and `gen_ai.agent.name` on
+invoke_agent spans, `gen_ai.agent.name` on chat and execute_tool spans), checked against its
+spans in tests/test_realsdk_pydantic.py; OpenLIT's semantic conventions (`gen_ai.usage.cost`).
 """
 
 from __future__ import annotations
@@ -159,6 +181,29 @@ _FAIL_LABELS = ("fail", "failed", "false", "incorrect", "wrong", "no", "unsafe",
 _PASS_LABELS = ("pass", "passed", "true", "correct", "right", "yes", "safe", "good")
 _TRIPWIRE = "(Input|Output)GuardrailTripwireTriggered|[Gg]uardrail tripwire triggered"
 _MODEL_OPERATIONS = ("chat", "text_completion", "generate_content", "embeddings")
+# Token counts, first found wins: GenAI, its deprecated names, OpenInference, and Pydantic AI's
+# run total on invoke_agent spans (counted only when no model call below reports its own).
+_INPUT_TOKENS = (
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.prompt_tokens",
+    "llm.token_count.prompt",
+    "gen_ai.aggregated_usage.input_tokens",
+)
+_OUTPUT_TOKENS = (
+    "gen_ai.usage.output_tokens",
+    "gen_ai.usage.completion_tokens",
+    "llm.token_count.completion",
+    "gen_ai.aggregated_usage.output_tokens",
+)
+# A call's cost in USD, first found wins: OpenInference's total, Pydantic AI / Logfire's
+# `operation.cost`, OpenLIT's `gen_ai.usage.cost` (also what Langfuse reads from OTel); else
+# the sum of the parts: OpenInference's prompt and completion costs, or the input and output
+# costs of `gen_ai.usage.input_cost` / `output_cost` (any-agent).
+_COST_TOTALS = ("llm.cost.total", "operation.cost", "gen_ai.usage.cost")
+_COST_PARTS = (
+    ("llm.cost.prompt", "llm.cost.completion"),
+    ("gen_ai.usage.input_cost", "gen_ai.usage.output_cost"),
+)
 
 
 def _id(field: str, base64_len: int) -> str:
@@ -234,6 +279,15 @@ def _double(key: str) -> str:
         f"TRY_CAST(({value})->>'intValue' AS DOUBLE))"
     )
     return f"CASE WHEN isfinite({number}) THEN {number} END"
+
+
+def _cost() -> str:
+    parts = [
+        f"CASE WHEN {_double(a)} IS NOT NULL OR {_double(b)} IS NOT NULL "
+        f"THEN coalesce({_double(a)}, 0) + coalesce({_double(b)}, 0) END"
+        for a, b in _COST_PARTS
+    ]
+    return f"coalesce({', '.join([*(_double(k) for k in _COST_TOTALS), *parts])})"
 
 
 def _is_hop(hop_spans: HopSpans) -> str:
@@ -446,6 +500,9 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         "is_workflow": "is_workflow OR is_graph",
         "is_model": "is_model",
         "is_check": "is_check",
+        "is_agent": "is_graph_node OR (is_agent AND lg_node IS NULL AND NOT is_graph)",
+        "call_agent": f"coalesce({_string('gen_ai.agent.name')}, {_string('agent.name')})",
+        "call_step": "CASE WHEN is_model THEN coalesce(op, lower(oi_kind)) END",
         "run_span": "coalesce(is_workflow OR is_graph "
         "OR (anonymous AND oi_kind = 'CHAIN' AND NOT graph_node), false)",
         "run_root": "coalesce(anonymous AND "
@@ -468,17 +525,18 @@ def _nodes_sql(hop_spans: HopSpans) -> str:
         "failed": f"({failed}) AND NOT is_repeat",
         "error": f"coalesce({_exception_line()}, error_type, "
         "nullif(trim(split_part(trim(status_message), chr(10), 1)), ''))",
-        "input_tokens": f"coalesce({_int('gen_ai.usage.input_tokens')}, "
-        f"{_int('gen_ai.usage.prompt_tokens')}, {_int('llm.token_count.prompt')})",
-        "output_tokens": f"coalesce({_int('gen_ai.usage.output_tokens')}, "
-        f"{_int('gen_ai.usage.completion_tokens')}, {_int('llm.token_count.completion')})",
-        "cost_usd": _double("llm.cost.total"),
+        "input_tokens": f"coalesce({', '.join(_int(k) for k in _INPUT_TOKENS)})",
+        "output_tokens": f"coalesce({', '.join(_int(k) for k in _OUTPUT_TOKENS)})",
+        "cost_usd": _cost(),
         "model": f"coalesce({_string('gen_ai.response.model')}, "
         f"{_string('gen_ai.request.model')}, {_string('llm.model_name')})",
         "check_rule": f"coalesce({_string('gen_ai.guardrail.name')}, name)",
         "check_category": "CASE WHEN is_guardrail THEN 'safety' ELSE 'evaluator' END",
         "argus": argus,
+        # gen_ai.conversation.id (a JSON null in a merge patch adds nothing): which runs are
+        # turns of one conversation, for `argus query`
         "metadata": "json_merge_patch(json_object('span_name', name, 'service_name', service), "
+        f"json_object('conversation_id', {_string('gen_ai.conversation.id')}), "
         "CASE WHEN (" + failed + ") AND nullif(status_message, '') IS NOT NULL "
         "THEN json_object('error_detail', status_message) ELSE '{}' END)",
     }

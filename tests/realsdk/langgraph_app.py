@@ -44,6 +44,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from realsdk.agents_app import hex_json, protobuf_json
+from realsdk.desk import DeskCase
 from realsdk.fake_openai import (
     ChatRequest,
     Fail,
@@ -75,26 +76,10 @@ Fault = Literal[
 
 
 @dataclass(frozen=True)
-class Case:
+class Case(DeskCase):
     """One graph invocation: its route, the fault injected, and what the trace must say."""
 
-    name: str
-    route: Literal["billing", "tech"]
     fault: Fault | None = None
-
-    @property
-    def marker(self) -> str:
-        return f"[run:{self.name}]"
-
-    @property
-    def specialist(self) -> str:
-        return f"{self.route}_agent"
-
-    @property
-    def question(self) -> str:
-        if self.route == "billing":
-            return f"{self.marker} Why was I charged twice on invoice INV-{self.name}?"
-        return f"{self.marker} My VPN keeps dropping, ticket {self.name}."
 
     # --- the truth, from the script below -------------------------------------------------
 
