@@ -72,7 +72,7 @@ def trees(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, tuple[int, i
     return spans, truth
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(trees())
 def test_usage_and_cost_are_counted_once_in_every_mode(
     tmp_path_factory: pytest.TempPathFactory,
@@ -94,3 +94,20 @@ def test_usage_and_cost_are_counted_once_in_every_mode(
                 t_in, t_out, cost = truth[row["span_id"]]
                 assert (row["input_tokens"] or 0, row["output_tokens"] or 0) == (t_in, t_out)
                 assert (row["cost_usd"] or 0.0) == pytest.approx(cost)
+
+
+def test_an_agents_aggregate_is_not_counted_beside_a_call_under_its_tool(tmp_path: Path) -> None:
+    """An agent whose one model call sits under a tool: under --hop-spans tools the call counts
+    at the tool hop, so the agent's aggregate of it must not count too (hypothesis found it)."""
+    spans = [
+        span("0000000000000001", [*agent("a0"), _int("gen_ai.aggregated_usage.output_tokens", 7)]),
+        span("0000000000000002", [s("gen_ai.operation.name", "execute_tool"),
+                                  s("gen_ai.tool.name", "t")], parent="0000000000000001"),
+        span("0000000000000003", [s("gen_ai.operation.name", "chat"),
+                                  _int("gen_ai.usage.output_tokens", 7)],
+             parent="0000000000000002", start_ms=2),
+    ]  # fmt: skip
+    path = write(tmp_path / "t.jsonl", traces_data(*spans))
+    for mode, expected in (("agents", {"a0": 7}), ("tools", {"a0": None, "t": 7})):
+        rows = hops(path, hop_spans=mode)
+        assert {r["hop_id"]: r["output_tokens"] for r in rows} == expected, mode

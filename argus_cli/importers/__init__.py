@@ -130,14 +130,18 @@ def _not_of_format(fmt: str, path: Path) -> str | None:
     )
 
 
-def detect_format(path: Path, display: str | None = None) -> SourceFormat:
+def detect_format(
+    path: Path, display: str | None = None, head: bytes | None = None
+) -> SourceFormat:
     """The file's format from its first non-blank line (or first bytes); InputError if none fits.
 
     Sniffing stays lenient towards argus's own JSON Lines: a first line that is a torn or
     malformed record still loads as argus records, so the loader names the bad line as before.
+    `head` is the file's first _SNIFF_BYTES when the caller has read them already (a folder of
+    100,000 small files is then opened once a file, not twice).
     """
     name = display or str(path)
-    head = _head(path, name)
+    head = _head(path, name) if head is None or head.startswith(_GZIP_MAGIC) else head
     if head.startswith(_PARQUET_MAGIC):
         return "argus"
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")

@@ -275,6 +275,13 @@ _COMMON_CTES: list[tuple[str, str]] = [
         "FROM near_hop n JOIN tnodes m ON m.trace = n.trace AND m.id = n.id "
         "WHERE m.is_model GROUP BY n.trace, n.hop",
     ),
+    # the spans with a model call anywhere below them: their own usage figures aggregate calls
+    # that are counted where those calls report (a tool hop between agent and call included)
+    (
+        "calls_below",
+        "SELECT DISTINCT a.trace, a.ancestor AS id FROM anc a "
+        "JOIN tnodes m ON m.trace = a.trace AND m.id = a.id WHERE m.is_model",
+    ),
     # the nearest agent hop above each model call that is a hop: the agent that made the call
     (
         "near_agent",
@@ -384,9 +391,10 @@ def _record_sql() -> str:
         f"WHEN json_type({scores}) = 'OBJECT' THEN json_merge_patch({scores}, so.scores) "
         f"ELSE {scores} END"
     )
-    # a hop's own usage and cost count only when no model call reports to it: an agent span's
-    # figures (gen_ai.usage.*, Pydantic AI's gen_ai.aggregated_usage.*) add up its model calls
-    calls = "coalesce(r.calls, 0) > 0"
+    # a hop's own usage and cost count only when no model call lies below it: an agent span's
+    # figures (gen_ai.usage.*, Pydantic AI's gen_ai.aggregated_usage.*) add up its model calls,
+    # which count at the hop they report to (itself, or a tool hop in between)
+    calls = "(coalesce(r.calls, 0) > 0 OR cb.id IS NOT NULL)"
     caller = "coalesce(h.call_agent, na.agent)"
     fields = {
         "kind": "'hop'",
@@ -428,6 +436,7 @@ def _record_sql() -> str:
         "LEFT JOIN near_hop p ON p.trace = h.trace AND p.id = h.id "
         "LEFT JOIN near_workflow w ON w.trace = h.trace AND w.id = h.id "
         "LEFT JOIN rollup r ON r.trace = h.trace AND r.hop = h.id "
+        "LEFT JOIN calls_below cb ON cb.trace = h.trace AND cb.id = h.id "
         "LEFT JOIN near_agent na ON na.trace = h.trace AND na.id = h.id "
         "LEFT JOIN checks c ON c.trace = h.trace AND c.hop = h.id "
         "LEFT JOIN score_objects so ON so.trace = h.trace AND so.hop = h.id "

@@ -30,7 +30,7 @@ from typing import BinaryIO, Literal
 from urllib.parse import unquote
 
 from argus_cli.diagnostics import InputError
-from argus_cli.importers import HopSpans, SourceFormat, detect_format
+from argus_cli.importers import _SNIFF_BYTES, HopSpans, SourceFormat, detect_format
 
 # argus's own records (jsonl, parquet), or a foreign format that an importer maps to them.
 Format = Literal["jsonl", "parquet", "otlp", "langfuse"]
@@ -53,6 +53,10 @@ class Source:
     hop_spans: HopSpans = "agents"  # which spans an importer makes hops
     # The path DuckDB's readers are given: `path` escaped, as they expand glob patterns.
     scan: str = ""
+    size: int = -1  # bytes, as found when the file was opened (-1: not known)
+    # What the file's first bytes say it holds, found while it was open (None: not decided,
+    # or nothing fits, which `_with_format` says when no --from decides instead).
+    detected: SourceFormat | None = None
 
     def __post_init__(self) -> None:
         if not self.scan:
@@ -127,26 +131,44 @@ def _folder_sources(
     for path, hive in _folder_files(root):
         if _pruned(dict(hive).get("date"), since, until):
             continue
-        yield replace(_file_source(path, str(path)), hive=hive)
+        source = _file_source(path, str(path))
+        yield replace(source, hive=hive) if hive else source
 
 
 def _folder_files(root: Path) -> Iterator[tuple[Path, tuple[tuple[str, str], ...]]]:
     """Trace file paths below `root` and their `key=value` folders, without opening a file.
 
+    In path order, part by part (as `sorted(root.rglob("*"))`). Names starting with `.` or `_`
+    are passed over (_SUCCESS markers, .crc files, hidden folders), as are symlinked folders.
     Values are percent-decoded: DuckDB and Spark encode `/`, `=`, spaces and the like.
     """
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel = path.relative_to(root)
-        if any(part.startswith((".", "_")) for part in rel.parts):
-            continue  # _SUCCESS markers, .crc files, hidden folders
-        if not path.name.endswith(TRACE_SUFFIXES):
-            continue
+    for parts in sorted(_trace_files(str(root), ())):
         hive = tuple(
             (unquote(key), unquote(value))
-            for key, _, value in (part.partition("=") for part in rel.parts[:-1])
+            for key, _, value in (part.partition("=") for part in parts[:-1])
             if value and key
         )
-        yield path, hive
+        yield root.joinpath(*parts), hive
+
+
+def _trace_files(folder: str, parts: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    """The trace files below `folder`, as path parts below the root: one `scandir` a folder,
+    and no `stat` a file (a directory entry knows its type), for folders of 100,000 files."""
+    try:
+        with os.scandir(folder) as entries:
+            found = list(entries)
+    except OSError:
+        return  # (as rglob does: a folder that cannot be listed holds nothing)
+    for entry in found:
+        if entry.name.startswith((".", "_")):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                yield from _trace_files(entry.path, (*parts, entry.name))
+            elif entry.name.endswith(TRACE_SUFFIXES) and entry.is_file():
+                yield (*parts, entry.name)
+        except OSError:
+            continue
 
 
 def _pruned(folder_date: str | None, since: datetime | None, until: datetime | None) -> bool:
@@ -167,15 +189,25 @@ def _pruned(folder_date: str | None, since: datetime | None, until: datetime | N
 
 
 def _file_source(path: Path, display: str) -> Source:
-    """Decide a file's format by its first bytes, so a misnamed file still loads."""
+    """Decide a file's format by its first bytes, so a misnamed file still loads.
+
+    The file is opened once: its size and what an importer would make of it are found from
+    the same read (`_with_format` later takes that, or what --from says).
+    """
     try:
-        with path.open("rb") as handle:
-            head = handle.read(4)
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            # (a read of the size it needs: `read(1 MiB)` allocates all of it for a 1 KB file)
+            head = handle.read(min(size, _SNIFF_BYTES) if size > 0 else _SNIFF_BYTES)
     except OSError as exc:
         raise InputError(f"{display}: cannot read ({exc.strerror or exc})") from None
+    detected: SourceFormat | None = None
+    with contextlib.suppress(InputError):  # said again, and only then, if no --from decides
+        detected = detect_format(path, display, head)
     if head.startswith(PARQUET_MAGIC):
-        return Source(str(path), display, "parquet")
-    return Source(str(path), display, "jsonl", gzip=head.startswith(GZIP_MAGIC))
+        return Source(str(path), display, "parquet", size=size, detected=detected)
+    gzipped = head.startswith(GZIP_MAGIC)
+    return Source(str(path), display, "jsonl", gzip=gzipped, size=size, detected=detected)
 
 
 def _stdin_source(stream: BinaryIO | None) -> Source:
@@ -237,6 +269,11 @@ def _scan_path(path: str) -> str:
     return _GLOB_CHARS.sub(r"[\1]", absolute)
 
 
+def _unescaped(scan: str) -> str:
+    """The real path of a file `_scan_path` gave: what DuckDB names it by when it is read."""
+    return re.sub(r"\[([*?\[])\]", r"\1", scan)
+
+
 _TEMP_FILES: list[str] = []
 
 
@@ -253,11 +290,13 @@ def _remove_temp_files() -> None:
 
 def _with_format(source: Source, forced: SourceFormat | None, hop_spans: HopSpans) -> Source:
     """The file's format: argus records keep the reader their first bytes chose."""
-    found = forced or detect_format(Path(source.path), source.display)
+    found = forced or source.detected or detect_format(Path(source.path), source.display)
     return source if found == "argus" else replace(source, format=found, hop_spans=hop_spans)
 
 
 def _size(source: Source) -> int:
+    if source.size >= 0:
+        return source.size
     with contextlib.suppress(OSError):
         return os.path.getsize(source.path)
     return 0

@@ -2,7 +2,8 @@
 
 `load()` is the load step of the pipeline, end to end: inputs.py resolves what to read,
 workdb.py opens the database (in memory, or in a work folder for a large load), staging.py reads
-every file into one `staged` table, checked and typed field by field by validation.py's SQL,
+every file (a statement a scan of files of one kind, as scans.py groups them) into one `staged`
+table, checked and typed field by field by validation.py's SQL,
 and this module builds the relations from it. It stays the one way in for the rest of argus.
 
 The loaded relations:

@@ -19,6 +19,16 @@ Explicit types also mean no guessing from the first 20,480 records, and files wi
 columns load side by side. `columns="metrics"` checks every field as the other mode does, and
 keeps of each record only the scalars derived from them (`_HOP_FACTS`).
 
+Many files are not many statements (issue 13): planning the typed SQL costs milliseconds a
+statement, which 100,000 small files paid 100,000 times. Files of one kind are grouped into
+scans (`_scans`: JSON Lines by compression and folder values, Parquet by identical column
+types, up to SCAN_BYTES and SCAN_FILES a scan) and each scan is one statement over the list of
+its files, every name escaped. A many-file JSON Lines scan first reads records with
+`read_ndjson_objects`; if that raises or finds a bad record, the whole scan is read line by
+line, each file's lines numbered from its own first; a scan DuckDB cannot read as text is
+halved until the file at fault is alone. Either way a file's rows are what they would be if
+it were read alone (tests/test_many_files.py holds them to it).
+
 The rule itself is validation.py's; this module decides which way each file goes, runs it, and
 counts what came out (`_check_staged`). loading.py builds the relations from `staged`.
 """
@@ -41,6 +51,7 @@ import duckdb
 from argus_cli.diagnostics import BadRecord, InputError
 from argus_cli.importers import import_sql, no_hops_message
 from argus_cli.load.inputs import _TEMP_FILES, Source, _size
+from argus_cli.load.scans import _parquet_schemas, _Scan, _scans
 from argus_cli.load.validation import (
     _digest,
     _error_sql,
@@ -139,82 +150,113 @@ def _stage(
     All files go in one transaction: a commit per file costs a flush of the work file each
     time, which made a dataset of many files slower than the same records in one. A fast path
     that raises (a line that is not JSON, say) aborts that transaction, though; the files are
-    then staged again one transaction per file, so the failing file alone can be rolled back.
+    then staged again one transaction per scan, so the failing scan alone can be rolled back.
     """
     con.execute("CREATE TEMP TABLE files (_file_index INTEGER, _file VARCHAR)")
-    con.executemany("INSERT INTO files VALUES (?, ?)", list(enumerate(s.display for s in sources)))
+    con.execute(
+        "INSERT INTO files SELECT unnest(range(len($1::VARCHAR[]))), unnest($1::VARCHAR[])",
+        [[s.display for s in sources]],
+    )
+    scans = _scans(sources, _parquet_schemas(con, sources))
     con.execute("BEGIN TRANSACTION")
     try:
-        _stage_files(con, sources, keep_raw, fields, progress, facts, per_file=False)
+        _stage_files(con, sources, scans, keep_raw, fields, progress, facts, per_file=False)
     except _FastPathFailed:
         con.execute("ROLLBACK")
         if progress is not None:
             progress.begin(sum(_size(s) for s in sources))
-        _stage_files(con, sources, keep_raw, fields, progress, facts, per_file=True)
-        return
-    con.execute("COMMIT")
+        _stage_files(con, sources, scans, keep_raw, fields, progress, facts, per_file=True)
+    else:
+        con.execute("COMMIT")
+    if [i for scan in scans for i in scan.indices] != list(range(len(sources))):
+        _restore_input_order(con)
 
 
 class _FastPathFailed(Exception):
     """A fast path raised inside the all-files transaction, which DuckDB has now aborted."""
 
 
+def _restore_input_order(con: duckdb.DuckDBPyConnection) -> None:
+    """Rows back in input order after scans of interleaved kinds (a folder of JSON Lines and
+    Parquet files side by side): `rowid` is the input order the positions' last tie-break and
+    the line numbers of the fast path rely on."""
+    con.execute("CREATE TABLE staged_in_order AS SELECT * FROM staged ORDER BY _file_index, rowid")
+    con.execute("DROP TABLE staged")
+    con.execute("ALTER TABLE staged_in_order RENAME TO staged")
+
+
 def _stage_files(
     con: duckdb.DuckDBPyConnection,
     sources: list[Source],
+    scans: list[_Scan],
     keep_raw: bool,
     fields: Sequence[Field],
     progress: LoadProgress | None,
     facts: bool,
     per_file: bool,
 ) -> None:
-    for index, source in enumerate(sources):
-        watch = progress.reading(con, _size(source)) if progress else contextlib.nullcontext()
+    first = _Scan((sources[0],), (0,))
+    try:
+        con.execute(
+            f"CREATE TABLE staged AS {_lines_stage_sql(first, keep_raw, fields, facts)} LIMIT 0"
+        )
+    except duckdb.Error as exc:
+        raise InputError(
+            f"{first.first.display}: not a readable trace ({_first_line(exc)})"
+        ) from None
+    for scan in scans:
+        size = sum(_size(s) for s in scan.sources)
+        watch = progress.reading(con, size) if progress else contextlib.nullcontext()
         try:
             with watch:
-                if index == 0:
-                    empty = _stage_sql(source, 0, keep_raw, fields)
-                    empty = _facts_sql(empty, source) if facts else empty
-                    con.execute(f"CREATE TABLE staged AS {empty} LIMIT 0")
-                if not keep_raw and _try_fast(con, source, index, fields, facts, per_file):
+                if not keep_raw and _try_fast(con, scan, fields, facts, per_file):
                     continue
-                _stage_lines(con, source, index, keep_raw, fields, facts, per_file)
+                _stage_lines(con, scan, keep_raw, fields, facts, per_file)
         except duckdb.Error as exc:
             raise InputError(
-                f"{source.display}: not a readable trace ({_first_line(exc)})"
+                f"{scan.first.display}: not a readable trace ({_first_line(exc)})"
             ) from None
 
 
 def _stage_lines(
     con: duckdb.DuckDBPyConnection,
-    source: Source,
-    index: int,
+    scan: _Scan,
     keep_raw: bool,
     fields: Sequence[Field],
     facts: bool,
     per_file: bool,
 ) -> None:
-    """A file line by line. A file DuckDB cannot read as text (a byte that is not UTF-8, a gzip
-    stream cut short) is read again through `_rescue`: the lines it can read are staged and the
-    faults are staged as bad records of their own, so one bad line never sinks the file."""
-    sql = _stage_sql(source, index, keep_raw, fields)
-    sql = _facts_sql(sql, source) if facts else sql
+    """Files line by line. A scan DuckDB cannot read as text (a byte that is not UTF-8, a gzip
+    stream cut short) is halved until the file at fault is alone; that file is read again
+    through `_rescue`: the lines it can read are staged and the faults are staged as bad
+    records of their own, so one bad line never sinks the file."""
     try:
-        con.execute(f"INSERT INTO staged BY NAME {sql}")
+        con.execute(f"INSERT INTO staged BY NAME {_lines_stage_sql(scan, keep_raw, fields, facts)}")
         return
     except duckdb.Error:
-        if not per_file:  # the all-files transaction is aborted: stage again file by file
+        if not per_file:  # the all-files transaction is aborted: stage again scan by scan
             raise _FastPathFailed from None
-        if source.format == "parquet":
+        if scan.many:
+            for half in scan.halves():
+                _stage_lines(con, half, keep_raw, fields, facts, per_file)
+            return
+        if scan.first.format == "parquet":
             raise
-    readable, faults = _rescue(source)
-    sql = _stage_sql(readable, index, keep_raw, fields)
-    sql = _facts_sql(sql, readable) if facts else sql
-    con.execute(f"INSERT INTO staged BY NAME {sql}")
+    readable, faults = _rescue(scan.first)
+    rescued = _lines_stage_sql(_Scan((readable,), scan.indices), keep_raw, fields, facts)
+    con.execute(f"INSERT INTO staged BY NAME {rescued}")
     con.executemany(
         "INSERT INTO staged (_file_index, _line, kind, _error) VALUES (?, ?, 'hop', ?)",
-        [(index, line, reason) for line, reason in faults],
+        [(scan.indices[0], line, reason) for line, reason in faults],
     )
+
+
+def _lines_stage_sql(
+    scan: _Scan, keep_raw: bool, fields: Sequence[Field], facts: bool, objects: bool = False
+) -> str:
+    """The line-by-line stage query, narrowed to the metrics' facts with `facts`."""
+    sql = _stage_sql(scan, keep_raw, fields, objects)
+    return _facts_sql(sql, _stage_order(scan)) if facts else sql
 
 
 def _rescue(source: Source) -> tuple[Source, list[tuple[int, str]]]:
@@ -257,33 +299,38 @@ def _rescue(source: Source) -> tuple[Source, list[tuple[int, str]]]:
 
 def _try_fast(
     con: duckdb.DuckDBPyConnection,
-    source: Source,
-    index: int,
+    scan: _Scan,
     fields: Sequence[Field],
     facts: bool,
     per_file: bool,
 ) -> bool:
-    """Load a file by a fast path if it is clean; leave nothing behind if it is not.
+    """Load a scan by a fast path if all of it is clean; leave nothing behind if it is not.
 
     With `per_file`, in a transaction of its own; otherwise inside the caller's, where a
     failing statement raises _FastPathFailed (DuckDB aborts the whole transaction).
     """
-    if source.format == "jsonl":
-        sql: str | None = _fast_stage_sql(source, index, fields)
-    elif source.format == "parquet":
-        sql = _parquet_stage_sql(con, source, index, fields, _FACT_SOURCES if facts else None)
+    source = scan.first
+    if source.format == "jsonl" and scan.many:
+        sql: str | None = _lines_stage_sql(scan, False, fields, facts, objects=True)
+        facts = False  # (narrowed already)
+    elif source.format == "jsonl":
+        sql = _fast_stage_sql(scan, fields)
+    elif source.format == "parquet" and not scan.many:
+        sql = _parquet_stage_sql(
+            con, source, scan.indices[0], fields, _FACT_SOURCES if facts else None
+        )
     else:
         sql = None
     if sql is None:
         return False
     if facts:
-        sql = _facts_sql(sql, source)
+        sql = _facts_sql(sql, "")
     if per_file:
         con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"INSERT INTO staged BY NAME {sql}")
         (bad,) = con.execute(
-            "SELECT count(_error) FROM staged WHERE _file_index = ?", [index]
+            f"SELECT count(_error) FROM staged WHERE {scan.where_sql()}"
         ).fetchone() or (0,)
     except duckdb.Error:
         if not per_file:
@@ -293,32 +340,67 @@ def _try_fast(
     if per_file:
         con.execute("ROLLBACK" if bad else "COMMIT")
     elif bad:  # (rows added in a transaction have no final rowid yet: select by file)
-        con.execute("DELETE FROM staged WHERE _file_index = ?", [index])
+        con.execute(f"DELETE FROM staged WHERE {scan.where_sql()}")
     return not bad
 
 
-def _lines_sql(source: Source) -> str:
-    """(_line, _raw) for every non-blank line or Parquet row of one file."""
+def _lines_sql(scan: _Scan, objects: bool = False) -> str:
+    """(_file_index, _line, _raw) for every non-blank line or Parquet row of the scan's files."""
+    source = scan.first
     if source.format in ("otlp", "langfuse"):  # its text lines, mapped to SPEC records
-        text = _lines_sql(replace(source, format="jsonl"))
-        return import_sql(source.format, text, source.hop_spans)
-    path = _lit(source.scan)
+        text = _lines_sql(_Scan((replace(source, format="jsonl"),), scan.indices))
+        text = f"SELECT _line, _raw FROM ({text})"
+        mapped = import_sql(source.format, text, source.hop_spans)
+        return f"SELECT {scan.index_sql()} AS _file_index, * FROM ({mapped})"
+    path = scan.paths_sql()
     if source.format == "parquet":
-        return (
+        rows = (
             # The row number is DuckDB's, not the record's: keep it out of the JSON.
-            f"SELECT file_row_number + 1 AS _line, CAST(to_json(struct_pack("
-            f"*COLUMNS(* EXCLUDE (file_row_number)))) AS VARCHAR) AS _raw "
+            f"SELECT {scan.index_sql()} AS _file_index, file_row_number + 1 AS _line, "
+            f"CAST(to_json(struct_pack(*COLUMNS(* EXCLUDE (file_row_number)))) AS VARCHAR) AS _raw "
             f"FROM read_parquet({path}, file_row_number = true, hive_partitioning = false)"
         )
+        # (sorted into full chunks, as `_in_order` says why)
+        return f"SELECT * FROM ({rows}) ORDER BY _file_index, _line" if scan.many else rows
     compression = "gzip" if source.gzip else "none"
+    if objects:  # a many-file scan's first try: records, which are lines if the files are clean
+        reader = (
+            f"read_ndjson_objects({path}, compression = {_lit(compression)}, "
+            f"maximum_object_size = {MAX_LINE_BYTES}, hive_partitioning = false)"
+        )
+        return (
+            f"SELECT {scan.index_sql()} AS _file_index, CAST(NULL AS BIGINT) AS _line, "
+            f"CAST(json AS VARCHAR) AS _raw FROM ({_in_order(reader, 'json')})"
+        )
     # Read lines as one text column: a delimiter and quote that valid JSON never holds raw.
-    return (
-        f"SELECT ordinality AS _line, line AS _raw FROM read_csv({path}, "
+    reader = (
+        f"read_csv({path}, "
         f"columns = {{'line': 'VARCHAR'}}, delim = '\x1f', quote = '', escape = '', "
         f"header = false, auto_detect = false, strict_mode = false, "
         f"compression = {_lit(compression)}, max_line_size = {MAX_LINE_BYTES}, "
-        f"buffer_size = {MAX_LINE_BYTES}) WITH ORDINALITY "
+        f"buffer_size = {MAX_LINE_BYTES})"
+    )
+    if scan.many:
+        # The ordinality runs on across the files: a file's lines count from its first.
+        number = "ordinality - min(ordinality) OVER (PARTITION BY file_index) + 1"
+        lines = f"SELECT file_index, {number} AS _line, line FROM ({_in_order(reader, 'line')})"
+    else:
+        lines = f"SELECT ordinality AS _line, line FROM {reader} WITH ORDINALITY"
+    return (
+        f"SELECT {scan.index_sql()} AS _file_index, _line, line AS _raw FROM ({lines}) "
         f"WHERE line IS NOT NULL AND trim(line) <> ''"
+    )
+
+
+def _in_order(reader: str, column: str) -> str:
+    """A many-file reader's rows in input order, gathered into full chunks.
+
+    Each small file comes out of a reader as a chunk of its own, and the typing SQL costs
+    about a millisecond a chunk whatever its size: sorting by the ordinality (which runs on
+    across the files, in list order) first hands it chunks of 2,048 rows instead.
+    """
+    return (
+        f"SELECT file_index, ordinality, {column} FROM {reader} WITH ORDINALITY ORDER BY ordinality"
     )
 
 
@@ -334,8 +416,10 @@ _LAST_KEY_WINS = (
 )
 
 
-def _stage_sql(source: Source, file_index: int, keep_raw: bool, fields: Sequence[Field]) -> str:
-    """One pass over one file: every line parsed once, typed, and given its error or NULL."""
+def _stage_sql(scan: _Scan, keep_raw: bool, fields: Sequence[Field], objects: bool = False) -> str:
+    """One pass over the scan's files: every line parsed once, typed, and given its error or
+    NULL."""
+    source = scan.first
     raw = "_raw"
     if source.hive:
         hive_json = json.dumps(dict(source.hive), ensure_ascii=False)
@@ -343,11 +427,12 @@ def _stage_sql(source: Source, file_index: int, keep_raw: bool, fields: Sequence
         # (json_merge_patch: right side wins).
         raw = f"CASE WHEN is_object THEN json_merge_patch({_lit(hive_json)}, _raw) ELSE _raw END"
     record = f", CAST(try(CAST({raw} AS JSON)) AS JSON) AS record" if keep_raw else ""
-    lines = _lines_sql(source)
+    lines = _lines_sql(scan, objects)
     parsed = (
-        f"SELECT _line, _raw, is_object, try(json_transform(_raw, '{_struct_spec(fields)}')) AS j "
-        f"FROM (SELECT _line, {_LAST_KEY_WINS} AS _raw, ltrim(_raw) LIKE '{{%' AS is_object "
-        f"FROM ({lines}))"
+        f"SELECT _file_index, _line, _raw, is_object, "
+        f"try(json_transform(_raw, '{_struct_spec(fields)}')) AS j "
+        f"FROM (SELECT _file_index, _line, {_LAST_KEY_WINS} AS _raw, "
+        f"ltrim(_raw) LIKE '{{%' AS is_object FROM ({lines}))"
     )
     names = {f.name for f in fields}
     fill = {k: v for k, v in _hive_fields(source).items() if k in names}
@@ -356,46 +441,54 @@ def _stage_sql(source: Source, file_index: int, keep_raw: bool, fields: Sequence
             f"{_q(k)} := coalesce(j.{_q(k)}, CAST(to_json({_lit(v)}) AS JSON))"
             for k, v in fill.items()
         )
-        parsed = f"SELECT _line, _raw, is_object, struct_update(j, {update}) AS j FROM ({parsed})"
-    typed = f"SELECT _line, _raw, is_object, j, {_staged_columns(fields)} FROM ({parsed})"
+        parsed = (
+            f"SELECT _file_index, _line, _raw, is_object, struct_update(j, {update}) AS j "
+            f"FROM ({parsed})"
+        )
+    typed = (
+        f"SELECT _file_index, _line, _raw, is_object, j, {_staged_columns(fields)} FROM ({parsed})"
+    )
     return (
-        f"SELECT {file_index} AS _file_index, _line, * EXCLUDE (_line, _raw, is_object, j), "
-        f"{_error_sql(fields)} AS _error{record} FROM ({typed}){_stage_order(source)}"
+        f"SELECT _file_index, _line, * EXCLUDE (_file_index, _line, _raw, is_object, j), "
+        f"{_error_sql(fields)} AS _error{record} FROM ({typed}){_stage_order(scan)}"
     )
 
 
-def _stage_order(source: Source) -> str:
-    """Rows are inserted in line order (rowid is the input order). A file's own lines come in
-    order already; an importer's joins do not, so its spans are sorted by line, run and seq."""
-    return " ORDER BY _line, run_id, seq" if source.format in ("otlp", "langfuse") else ""
+def _stage_order(scan: _Scan) -> str:
+    """Rows are inserted in line order (rowid is the input order). One file's own lines come
+    in order already; a scan of many files numbers its lines by a window, and an importer's
+    joins do not keep order either, so those rows are sorted."""
+    if scan.first.format in ("otlp", "langfuse"):
+        return " ORDER BY _line, run_id, seq"
+    return " ORDER BY _file_index, _line" if scan.many else ""
 
 
-def _facts_sql(stage_sql: str, source: Source) -> str:
+def _facts_sql(stage_sql: str, order: str) -> str:
     """A stage query's typed records narrowed to what the metrics read (`columns="metrics"`).
 
     Lists, maps and the fields only used to derive others are reduced to scalars in the same
     pass, so a staged row is a few dozen bytes: `_HOP_FACTS` for hops, the computed checksum
     for intents, `correct` for outcomes. The record's `_error` was decided on the typed values.
+    `order` is the stage query's own (`_stage_order`), kept through the narrowing.
     """
     facts = ", ".join(f"{sql} AS {name}" for name, sql in _HOP_FACTS if name != "intent_checksum")
     checksum = (
         f"coalesce(intent_checksum, CASE WHEN kind = 'intent' THEN "
         f"{_digest(_INTENT_CHECKSUM_SQL)} END) AS intent_checksum"
     )
-    return (
-        f"SELECT _file_index, _line, kind, {facts}, {checksum}, _error "
-        f"FROM ({stage_sql}){_stage_order(source)}"
-    )
+    return f"SELECT _file_index, _line, kind, {facts}, {checksum}, _error FROM ({stage_sql}){order}"
 
 
-def _fast_stage_sql(source: Source, file_index: int, fields: Sequence[Field]) -> str:
-    """A clean JSON Lines file in one parallel scan; any error sends it to the slow path.
+def _fast_stage_sql(scan: _Scan, fields: Sequence[Field]) -> str:
+    """Clean JSON Lines files in one parallel scan; any error sends them to the slow path.
 
     `read_json` hands over each field as its JSON fragment, so the record is typed by the very
     SQL the line-by-line path uses (validation._value_sql): the rule is the same by
     construction. Its `_line` is left NULL: a clean file's records are numbered from their row
     ids when the relations are built, and a file with an error is recounted line by line anyway.
+    A scan of many files keeps them in list order (preserve_insertion_order), each file whole.
     """
+    source = scan.first
     columns = "{" + ", ".join(f"{_lit(f.name)}: 'JSON'" for f in fields) + "}"
     hive = _hive_fields(source)  # folder values fill fields the record leaves out
     pack = (
@@ -409,18 +502,18 @@ def _fast_stage_sql(source: Source, file_index: int, fields: Sequence[Field]) ->
         + "}"
     )
     compression = "gzip" if source.gzip else "none"
-    scan = (
-        f"read_json({_lit(source.scan)}, format = 'newline_delimited', records = true, "
+    read = (
+        f"read_json({scan.paths_sql()}, format = 'newline_delimited', records = true, "
         f"columns = {columns}, compression = {_lit(compression)}, "
         f"maximum_object_size = {MAX_LINE_BYTES}, hive_partitioning = false)"
     )
     typed = (
-        f"SELECT true AS is_object, j, {_staged_columns(fields)} FROM ("
-        f"SELECT {pack} AS j FROM {scan})"
+        f"SELECT _file_index, true AS is_object, j, {_staged_columns(fields)} FROM ("
+        f"SELECT {scan.index_sql()} AS _file_index, {pack} AS j FROM {read})"
     )
     return (
-        f"SELECT {file_index} AS _file_index, CAST(NULL AS BIGINT) AS _line, "
-        f"* EXCLUDE (is_object, j), {_error_sql(fields)} AS _error FROM ({typed})"
+        f"SELECT _file_index, CAST(NULL AS BIGINT) AS _line, "
+        f"* EXCLUDE (_file_index, is_object, j), {_error_sql(fields)} AS _error FROM ({typed})"
     )
 
 
