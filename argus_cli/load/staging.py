@@ -6,8 +6,9 @@ SQL; no Python touches a record of a readable file. Three ways in, one rule (`_e
 
 - Clean JSON Lines: one parallel `read_json` scan that hands over each field as its JSON
   fragment, typed by the same SQL as the line-by-line way (validation._value_sql).
-- Parquet whose column types fit the SPEC fields: read column by column, cast by its types
-  (validation._parquet_value_sql, held to the JSON rule by a property test).
+- Parquet: read column by column, cast by its types (validation._parquet_value_sql, held to
+  the JSON rule by a property test); a column of a type the field cannot take as it is (a
+  `scores` struct) is typed from its own JSON by the JSON rule.
 - Everything else, and any file where a fast path finds a single bad record: read as numbered
   lines of text (Parquet rows as JSON), each parsed once with `json_transform`. This is the way
   that names every malformed record by file and line, so a clean file is parsed once and a
@@ -37,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import re
 import tempfile
 import zlib
 from collections.abc import Sequence
@@ -54,10 +56,12 @@ from argus_cli.load.validation import (
     _digest,
     _error_sql,
     _lit,
+    _parquet_always_valid,
     _parquet_value_sql,
     _q,
     _staged_columns,
     _struct_spec,
+    _value_sql,
 )
 from argus_cli.load.workdb import _first_line
 from argus_cli.schema import FIELDS, Field
@@ -117,6 +121,17 @@ HOP_FACT_NAMES = tuple(name for name, _ in _HOP_FACTS)
 _INTENT_CHECKSUM_SQL = (
     "sha256('{\"constraints\":' || to_json(coalesce(constraints, CAST([] AS VARCHAR[]))) "
     "|| ',\"goal\":' || coalesce(CAST(to_json(goal) AS VARCHAR), 'null') || '}')"
+)
+
+# The fields a narrowed load (`columns="metrics"`) reads a value of: those the facts and the
+# computed checksum are derived from, `kind` and `status`, and the required ones. The others are
+# only checked.
+_FACT_SOURCES = frozenset(
+    f.name
+    for f in FIELDS
+    if f.required_for
+    or f.name in ("kind", "status")
+    or re.search(rf"\b{f.name}\b", " ".join(sql for _, sql in _HOP_FACTS) + _INTENT_CHECKSUM_SQL)
 )
 
 
@@ -301,7 +316,9 @@ def _try_fast(
     elif source.format == "jsonl":
         sql = _fast_stage_sql(scan, fields)
     elif source.format == "parquet" and not scan.many:
-        sql = _parquet_stage_sql(con, source, scan.indices[0], fields)
+        sql = _parquet_stage_sql(
+            con, source, scan.indices[0], fields, _FACT_SOURCES if facts else None
+        )
     else:
         sql = None
     if sql is None:
@@ -510,12 +527,20 @@ def _hive_fields(source: Source) -> dict[str, str]:
 
 
 def _parquet_stage_sql(
-    con: duckdb.DuckDBPyConnection, source: Source, file_index: int, fields: Sequence[Field]
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    file_index: int,
+    fields: Sequence[Field],
+    used: frozenset[str] | None = None,
 ) -> str | None:
     """A Parquet file read column by column, cast by its own types: no detour through JSON.
 
-    None when a column has a type the SPEC field cannot take as it is: the file then goes the
-    JSON way, which names each bad row.
+    A column whose type the field cannot take as it is (a `scores` struct, a numeric `run_id`)
+    is read as its JSON and typed by the JSON rule itself (validation._value_sql), the other
+    columns still by type. None when `kind` or `status` is not text: the file then goes the
+    JSON way, which names each bad row. With `used` (the fields a narrowed load reads), a
+    column outside it whose type alone makes every value valid is not read at all (a
+    `metadata` map, `model` text): it could neither fail a record nor feed a figure.
     """
     scan = f"read_parquet({_lit(source.scan)}, hive_partitioning = false)"
     types = dict(
@@ -526,10 +551,17 @@ def _parquet_stage_sql(
     raw, values = [], []
     for f in fields:
         column = _q(f.name)
+        unread = used is not None and f.name not in used
+        if unread and _parquet_always_valid(f, types.get(f.name, "")):
+            raw.append(f"{_lit(f.name)}: NULL")
+            values.append(f"NULL AS {column}")
+            continue
         if f.name in types:
             value = _parquet_value_sql(f, column, types[f.name])
-            if value is None:
-                return None
+            if value is None and f.name in ("kind", "status"):
+                return None  # (their defaults fill a null value, not only a missing one)
+            if value is None:  # this column alone as JSON, through the JSON rule itself
+                value = _value_sql(f, f"CAST(to_json({column}) AS JSON)")
             read = column
             if f.name in hive:  # a folder value fills a null, as on every path
                 filled = _parquet_value_sql(f, _lit(hive[f.name]), "VARCHAR")
@@ -539,8 +571,8 @@ def _parquet_stage_sql(
         elif f.name in hive:
             value = _parquet_value_sql(f, _lit(hive[f.name]), "VARCHAR") or "NULL"
             raw.append(f"{_lit(f.name)}: {value}")
-        else:
-            value = "NULL"
+        else:  # a null of the field's type (an untyped NULL leaves `epoch_us(NULL)` ambiguous)
+            value = _value_sql(f, "CAST(NULL AS JSON)")
             raw.append(f"{_lit(f.name)}: NULL")
         if f.name == "kind":
             value = f"coalesce({value}, 'hop')"

@@ -248,6 +248,25 @@ def _is_number(type_: str) -> bool:
     return type_ in _INTEGERS or type_ in ("FLOAT", "DOUBLE") or type_.startswith("DECIMAL")
 
 
+def _parquet_always_valid(f: Field, type_: str) -> bool:
+    """Whether no value of a Parquet column of this type can break the field's rule.
+
+    Such a column decides nothing about a record's validity, so a load that does not use the
+    field's value need not read it. Strings, booleans, timestamps and objects hold by their type;
+    numbers can leave a range, lists can hold nulls.
+    """
+    match f.shape:
+        case "string" | "digest":
+            return type_ == "VARCHAR"
+        case "bool":
+            return type_ == "BOOLEAN"
+        case "timestamp":
+            return type_.startswith("TIMESTAMP")
+        case "object":
+            return type_.startswith(("MAP(", "STRUCT("))
+    return False
+
+
 def _parquet_value_sql(f: Field, x: str, type_: str) -> str | None:
     """A Parquet column of this type as the field's typed value, or None: not a type to trust
     (the file then goes the JSON way, `_value_sql` over each row's JSON).

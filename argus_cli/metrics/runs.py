@@ -54,29 +54,51 @@ CHAINS = """treed AS (
 ),
 """
 
+# SPEC 2's position of a hop is its rank in the run by seq, then started_at, then input order.
+# In a run whose seq runs 1..n with no gap or repeat (what the writer library and most
+# exporters write), that rank is seq itself: one aggregate finds those runs (n distinct values
+# in 1..n, held as a bit set, so runs of up to SEQ_BITS hops), and only the other runs are
+# ranked by a window, which sorts every hop it is given.
+SEQ_BITS = 62
 M_HOPS = """
 {verb}
-WITH ranked AS (
-    SELECT *, {position} AS position,
-           -- SPEC 2: checked among the executions that reported success; a check or a label
-           -- that found it wrong
-           status <> 'error' AND (validated OR correct IS NOT NULL) AS checked,
-           has_violation OR coalesce(correct = false, false) AS found_wrong
-    FROM hop_facts WHERE status <> 'skipped' {bucket}
-),
-counted AS MATERIALIZED (
-    SELECT run_id, hop_id, workflow_id, position, status, validated, high_stakes,
-           confidence, correct, cost_usd, latency_ms, _order, started_at,
-           {span_keys}-- hashes and checksums are only compared: 8-byte hashes keep m_hops small
+WITH facts AS NOT MATERIALIZED (
+    SELECT run_id, hop_id, workflow_id, seq, status, validated, high_stakes,
+           confidence, correct, cost_usd, latency_ms, _order, started_at, {span_ids}
+           -- hashes and checksums are only compared: 8-byte hashes keep m_hops small
            CASE WHEN input_hash IS NOT NULL THEN hash(input_hash) END AS input_hash,
            CASE WHEN output_hash IS NOT NULL THEN hash(output_hash) END AS output_hash,
            CASE WHEN intent_checksum IS NOT NULL THEN hash(intent_checksum) END
                AS intent_checksum,
            score_groundedness, score_accuracy, score_safety,
-           checked, checked AND found_wrong AS wrong,
-           status = 'error' OR (checked AND found_wrong) AS failed,
+           -- SPEC 2: checked among the executions that reported success; a check or a label
+           -- that found it wrong
+           status <> 'error' AND (validated OR correct IS NOT NULL) AS checked,
+           status <> 'error' AND (validated OR correct IS NOT NULL)
+               AND (has_violation OR coalesce(correct = false, false)) AS wrong,
            safety_violation
-    FROM ranked
+    FROM hop_facts WHERE status <> 'skipped' {bucket}
+),
+seq_runs AS (
+    SELECT run_id,
+           count(seq) = count(*) AND min(seq) = 1 AND max(seq) = count(*)
+           AND count(*) <= {seq_bits}
+           AND bit_or(CASE WHEN seq BETWEEN 1 AND {seq_bits}
+                           THEN CAST(1 AS BIGINT) << (seq - 1) END)
+               = (CAST(1 AS BIGINT) << count(*)) - 1 AS by_seq
+    FROM facts GROUP BY run_id
+),
+ranked AS (
+    SELECT _order, {position} AS position FROM facts
+    WHERE run_id IN (SELECT run_id FROM seq_runs WHERE NOT by_seq)
+),
+positioned AS (
+    SELECT f.*, CASE WHEN s.by_seq THEN f.seq ELSE r.position END AS position
+    FROM facts f JOIN seq_runs s USING (run_id) LEFT JOIN ranked r USING (_order)
+),
+counted AS (
+    SELECT * EXCLUDE (seq{span_ids_excluded}), {span_keys}status = 'error' OR wrong AS failed
+    FROM positioned
 ),
 {tree}per_run AS (
     SELECT run_id,
