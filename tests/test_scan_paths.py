@@ -107,3 +107,29 @@ def test_positions_from_seq_and_by_rank_agree(tmp_path):
     assert json.dumps(_numbers(analyse([str(b)], quiet=True)), sort_keys=True) == json.dumps(
         report_a, sort_keys=True
     )
+
+
+def test_a_run_longer_than_the_seq_bit_set_is_ranked(tmp_path):
+    """A run of more hops than SEQ_BITS (a long agent loop) is ranked, not positioned by seq:
+    same report as its seqs given with a gap, which always takes the ranking way. Hand-checked:
+    hop 70 of 100 fails, so 1 of 2 runs succeeds and h70's pass rate is 1/2."""
+    from argus_cli.metrics.runs import SEQ_BITS
+
+    n = SEQ_BITS + 38
+
+    def run(run_id: str, step: int) -> list[dict]:
+        return [
+            {"run_id": run_id, "hop_id": f"h{i}", "seq": i * step,
+             "status": "error" if run_id == "r1" and i == 70 else "success"}
+            for i in range(1, n + 1)
+        ]  # fmt: skip
+
+    plain = write_jsonl(tmp_path / "plain.jsonl", run("r1", 1) + run("r2", 1))
+    gapped = write_jsonl(tmp_path / "gapped.jsonl", run("r1", 2) + run("r2", 2))
+    report = analyse([str(plain)], quiet=True)
+    (wf,) = report.workflows
+    assert (wf.runs, wf.end_to_end_success_rate) == (2, 0.5)
+    assert next(h for h in wf.hops if h.hop_id == "h70").pass_rate == 0.5
+    assert json.dumps(_numbers(analyse([str(gapped)], quiet=True)), sort_keys=True) == json.dumps(
+        _numbers(report), sort_keys=True
+    )

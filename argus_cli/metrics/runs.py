@@ -85,7 +85,8 @@ seq_runs AS (
            AND count(*) <= {seq_bits}
            AND bit_or(CASE WHEN seq BETWEEN 1 AND {seq_bits}
                            THEN CAST(1 AS BIGINT) << (seq - 1) END)
-               = (CAST(1 AS BIGINT) << count(*)) - 1 AS by_seq
+               -- least(): SQL's AND does not short-circuit, and a shift past 63 is an error
+               = (CAST(1 AS BIGINT) << least(count(*), {seq_bits})) - 1 AS by_seq
     FROM facts GROUP BY run_id
 ),
 ranked AS (
