@@ -72,7 +72,7 @@ def trees(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, tuple[int, i
     return spans, truth
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(trees())
 def test_usage_and_cost_are_counted_once_in_every_mode(
     tmp_path_factory: pytest.TempPathFactory,
