@@ -26,8 +26,9 @@ An importer supplies two relations, written as CTEs over the `docs` this module 
   read with the wrong `--hop-spans` or holding no agent trace at all;
 - a hop's `parent_id` and `workflow_id` come from its nearest hop and workflow ancestors (a
   workflow node, or a container that names the workflow: `workflow_name`);
-- a hop with no usage of its own gets the sum of the model calls below it whose nearest hop it
-  is, so a model call under a nested agent counts for that agent only, never twice;
+- a hop with a model call anywhere below it gets the sum of the calls whose nearest hop it is,
+  not its own figures (an agent's aggregate of its calls), so a model call counts once, for
+  the hop it reports to (a nested agent, or a tool hop in between);
 - checks are validations of the hop they check, and any check marks it validated: check
   nodes (OpenInference GUARDRAIL and EVALUATOR spans, Langfuse's observation types of the same
   names) below a hop, and the evaluations (GenAI `gen_ai.evaluation.result` events) and
@@ -262,11 +263,11 @@ _COMMON_CTES: list[tuple[str, str]] = [
         "SELECT n.trace, n.id, CASE WHEN n.is_hop THEN n.id ELSE nh.hop END AS hop "
         "FROM tnodes n LEFT JOIN near_hop nh ON nh.trace = n.trace AND nh.id = n.id",
     ),
-    # the model calls whose nearest hop a hop is: `calls` counts them all, the sums only those
-    # that are no hops themselves (a model call that is a hop keeps its own usage)
+    # the model calls whose nearest hop a hop is: the sums of those that are no hops themselves
+    # (a model call that is a hop keeps its own usage)
     (
         "rollup",
-        "SELECT n.trace, n.hop, count(*) AS calls, "
+        "SELECT n.trace, n.hop, "
         "sum(m.input_tokens) FILTER (WHERE NOT m.is_hop) AS input_tokens, "
         "sum(m.output_tokens) FILTER (WHERE NOT m.is_hop) AS output_tokens, "
         "sum(m.cost_usd) FILTER (WHERE NOT m.is_hop) AS cost_usd, "
@@ -393,8 +394,9 @@ def _record_sql() -> str:
     )
     # a hop's own usage and cost count only when no model call lies below it: an agent span's
     # figures (gen_ai.usage.*, Pydantic AI's gen_ai.aggregated_usage.*) add up its model calls,
-    # which count at the hop they report to (itself, or a tool hop in between)
-    calls = "(coalesce(r.calls, 0) > 0 OR cb.id IS NOT NULL)"
+    # which count at the hop they report to (itself, or a tool hop in between); a call that
+    # reports to a hop is below it, so calls_below holds every hop rollup does
+    calls = "cb.id IS NOT NULL"
     caller = "coalesce(h.call_agent, na.agent)"
     fields = {
         "kind": "'hop'",
