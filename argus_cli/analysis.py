@@ -74,6 +74,35 @@ def open_trace(
     return trace
 
 
+def open_spark_trace(
+    inputs: Sequence[str],
+    master: str,
+    *,
+    strict: bool = False,
+    quiet: bool = False,
+    source_format: SourceFormat | None = None,
+    hop_spans: HopSpans = "agents",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Trace:
+    """`open_trace` on Spark (`--engine spark`): the metric relations as Spark views."""
+    from argus_cli.spark.loading import load_spark  # PySpark only when asked for
+    from argus_cli.spark.session import spark_session
+
+    trace = load_spark(
+        spark_session(master),
+        inputs,
+        strict=strict,
+        source_format=source_format,
+        hop_spans=hop_spans,
+        since=since,
+        until=until,
+    )
+    if not quiet:
+        report_bad_records(trace.bad, trace.records)
+    return trace
+
+
 def _computing(trace: Trace) -> contextlib.AbstractContextManager[None]:
     """A spinner on stderr while the metrics are computed, when someone watches a long one."""
     if not trace.watched:

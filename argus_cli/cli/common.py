@@ -13,13 +13,14 @@ import typer
 
 from argus_cli import __version__
 from argus_cli.analysis import (
+    open_spark_trace,
     open_trace,
 )
 from argus_cli.config import (
     Config,
     load_config,
 )
-from argus_cli.diagnostics import ArgusError, ExitCode, warn
+from argus_cli.diagnostics import ArgusError, ExitCode, UsageError, warn
 from argus_cli.importers import HopSpansChoice, InputFormat, chosen
 from argus_cli.load.loading import Columns, Trace
 from argus_cli.render import (
@@ -167,6 +168,32 @@ HopSpansOption = Annotated[
 ]
 
 
+class Engine(str, Enum):
+    """Where the metrics are computed: DuckDB in this process, or Spark (the spark extra)."""
+
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+EngineOption = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        help="duckdb (in this process) or spark (PySpark, the spark extra: a local Spark, a "
+        "cluster or Spark Connect, see --spark-master). The same numbers either way.",
+    ),
+]
+SparkMaster = Annotated[
+    str,
+    typer.Option(
+        "--spark-master",
+        metavar="URL",
+        help="With --engine spark: local[N], spark://host:port, yarn, or sc://host:port (Spark "
+        "Connect).",
+    ),
+]
+
+
 @contextmanager
 def _cli_errors() -> Iterator[None]:
     """Turn library errors into one stderr line and their exit code: never a traceback."""
@@ -193,9 +220,27 @@ def _open(
     keep_unknown: bool = False,
     columns: Columns = "all",
     settings: Settings | None = None,
+    engine: Engine = Engine.duckdb,
+    spark_master: str = "local[*]",
 ) -> Trace:
     """Load inputs the way every trace-reading command does: format detected or forced."""
     fmt_from, spans = chosen(source_format, hop_spans)
+    if engine is Engine.spark:
+        if columns != "metrics":
+            raise UsageError(
+                "--engine spark computes the metrics only; this output needs whole records "
+                "(use --engine duckdb)"
+            )
+        return open_spark_trace(
+            inputs,
+            spark_master,
+            strict=strict,
+            quiet=quiet,
+            source_format=fmt_from,
+            hop_spans=spans,
+            since=settings.since if settings else None,
+            until=settings.until if settings else None,
+        )
     return open_trace(
         inputs,
         strict=strict,

@@ -20,11 +20,14 @@ from argus_cli.cli.common import (
     ConfigPath,
     CostBudget,
     DocumentFormat,
+    Engine,
+    EngineOption,
     Inputs,
     Output,
     Quiet,
     ReportFormat,
     Since,
+    SparkMaster,
     Strict,
     Until,
     Workflows,
@@ -136,6 +139,8 @@ def check(
     strict: Strict = False,
     quiet: Quiet = False,
     output: Output = None,
+    engine: EngineOption = Engine.duckdb,
+    spark_master: SparkMaster = "local[*]",
 ) -> None:
     """Gate a release on the trace: judge each gate per workflow, exit 1 if one fails.
 
@@ -189,6 +194,8 @@ def check(
             quiet=quiet,
             columns="all" if shown is Format.html else "metrics",
             settings=settings,
+            engine=engine,
+            spark_master=spark_master,
         )
         result = check_trace(trace, settings, spec)
         for note in () if quiet else result.notes:
@@ -237,6 +244,8 @@ def diff(
     strict: Strict = False,
     quiet: Quiet = False,
     output: Output = None,
+    engine: EngineOption = Engine.duckdb,
+    spark_master: SparkMaster = "local[*]",
 ) -> None:
     """What got worse from BASE to CANDIDATE, per workflow and hop, and whether it is real.
 
@@ -274,6 +283,8 @@ def diff(
                     quiet=quiet,
                     columns="metrics",
                     settings=settings,
+                    engine=engine,
+                    spark_master=spark_master,
                 ),
                 settings,
             )

@@ -18,6 +18,8 @@ from argus_cli.cli.common import (
     ConfigPath,
     CostBudget,
     DocumentFormat,
+    Engine,
+    EngineOption,
     From,
     HopSpansOption,
     Inputs,
@@ -26,6 +28,7 @@ from argus_cli.cli.common import (
     ReportFormat,
     RowsFormat,
     Since,
+    SparkMaster,
     Strict,
     TreeFormat,
     Until,
@@ -74,6 +77,8 @@ def report(
     strict: Strict = False,
     quiet: Quiet = False,
     output: Output = None,
+    engine: EngineOption = Engine.duckdb,
+    spark_master: SparkMaster = "local[*]",
 ) -> None:
     """End-to-end reliability, weakest hop, root causes, drift, G-ARVIS and cascade risk."""
     with _cli_errors():
@@ -97,6 +102,8 @@ def report(
             # the page draws failed runs as `argus trace` does: their errors and violations too
             columns="all" if shown is Format.html else "metrics",
             settings=settings,
+            engine=engine,
+            spark_master=spark_master,
         )
         result = report_for(trace, settings)
         with output_console(output) as console:
@@ -138,6 +145,8 @@ def runs(
     hop_spans: HopSpansOption = HopSpansChoice.agents,
     strict: Strict = False,
     quiet: Quiet = False,
+    engine: EngineOption = Engine.duckdb,
+    spark_master: SparkMaster = "local[*]",
 ) -> None:
     """One line per run: origin hop first, then blast radius and the final confidence."""
     with _cli_errors():
@@ -156,6 +165,8 @@ def runs(
             quiet=quiet,
             columns="metrics",
             settings=settings,
+            engine=engine,
+            spark_master=spark_master,
         )
         if limit is not None and limit < 0:
             raise UsageError(f"--limit must be 0 (all) or more, got {limit}")

@@ -256,7 +256,7 @@ def _lines_stage_sql(
 ) -> str:
     """The line-by-line stage query, narrowed to the metrics' facts with `facts`."""
     sql = _stage_sql(scan, keep_raw, fields, objects)
-    return _facts_sql(sql, _stage_order(scan)) if facts else sql
+    return _facts_sql(sql, _stage_order(scan), fields) if facts else sql
 
 
 def _rescue(source: Source) -> tuple[Source, list[tuple[int, str]]]:
@@ -324,7 +324,7 @@ def _try_fast(
     if sql is None:
         return False
     if facts:
-        sql = _facts_sql(sql, "")
+        sql = _facts_sql(sql, "", fields)
     if per_file:
         con.execute("BEGIN TRANSACTION")
     try:
@@ -463,18 +463,23 @@ def _stage_order(scan: _Scan) -> str:
     return " ORDER BY _file_index, _line" if scan.many else ""
 
 
-def _facts_sql(stage_sql: str, order: str) -> str:
+def _facts_sql(stage_sql: str, order: str, fields: Sequence[Field]) -> str:
     """A stage query's typed records narrowed to what the metrics read (`columns="metrics"`).
 
     Lists, maps and the fields only used to derive others are reduced to scalars in the same
     pass, so a staged row is a few dozen bytes: `_HOP_FACTS` for hops, the computed checksum
     for intents, `correct` for outcomes. The record's `_error` was decided on the typed values.
-    `order` is the stage query's own (`_stage_order`), kept through the narrowing.
+    `order` is the stage query's own (`_stage_order`), kept through the narrowing. The computed
+    checksum takes the form `fields` give the record's own: a digest, or the string (the Spark
+    engine digests on the cluster, spark/loading.py).
     """
     facts = ", ".join(f"{sql} AS {name}" for name, sql in _HOP_FACTS if name != "intent_checksum")
+    computed = _INTENT_CHECKSUM_SQL
+    if any(f.name == "intent_checksum" and f.shape == "digest" for f in fields):
+        computed = _digest(computed)
     checksum = (
-        f"coalesce(intent_checksum, CASE WHEN kind = 'intent' THEN "
-        f"{_digest(_INTENT_CHECKSUM_SQL)} END) AS intent_checksum"
+        f"coalesce(intent_checksum, CASE WHEN kind = 'intent' THEN {computed} END) "
+        "AS intent_checksum"
     )
     return f"SELECT _file_index, _line, kind, {facts}, {checksum}, _error FROM ({stage_sql}){order}"
 
@@ -589,29 +594,42 @@ def _parquet_stage_sql(
 def _check_staged(
     con: duckdb.DuckDBPyConnection, sources: list[Source], strict: bool
 ) -> tuple[int, list[BadRecord]]:
-    """Count records, collect the bad ones, and refuse inputs with no usable record at all.
-
-    A foreign file that maps to no record at all is refused too, saying why, not reported empty.
-    """
+    """Count records, collect the bad ones, and refuse inputs with no usable record at all."""
     per_file = con.execute(
         "SELECT _file_index, count(*), count(_error) FROM staged GROUP BY ALL ORDER BY 1"
     ).fetchall()
-    total = sum(n for _, n, _ in per_file)
-    for index, records, errors in per_file:
-        if records and records == errors:
-            source = sources[index]
-            line, reason = con.execute(
-                "SELECT _line, _error FROM staged WHERE _file_index = ? ORDER BY _line LIMIT 1",
-                [index],
-            ).fetchone() or (0, "no records")
-            raise InputError(
-                f"{source.display}: not a trace (no usable record; line {line}: {reason})"
-            )
     rows = con.execute(
         "SELECT _file_index, _line, _error FROM staged WHERE _error IS NOT NULL "
         "ORDER BY _file_index, _line"
     ).fetchall()
-    bad = [BadRecord(sources[i].display, line, _bad_reason(sources[i], e)) for i, line, e in rows]
+    return judge_staged(sources, per_file, rows, strict)
+
+
+def judge_staged(
+    sources: Sequence[Source],
+    per_file: Sequence[tuple[int, int, int]],
+    bad_rows: Sequence[tuple[int, int, str]],
+    strict: bool,
+) -> tuple[int, list[BadRecord]]:
+    """What the staged records say of the inputs, whichever engine staged them: the records
+    counted, the bad ones named, and an input with no usable record at all refused (a foreign
+    file that maps to no record too, saying why, not reported empty).
+
+    `per_file`: (file index, records, bad records); `bad_rows`: (file index, line, reason) in
+    file and line order.
+    """
+    total = sum(n for _, n, _ in per_file)
+    for index, records, errors in per_file:
+        if records and records == errors:
+            line, reason = next(
+                ((line, error) for i, line, error in bad_rows if i == index), (0, "no records")
+            )
+            raise InputError(
+                f"{sources[index].display}: not a trace (no usable record; line {line}: {reason})"
+            )
+    bad = [
+        BadRecord(sources[i].display, line, _bad_reason(sources[i], e)) for i, line, e in bad_rows
+    ]
     if strict and bad:
         raise InputError(f"{bad[0]} (--strict: malformed records are fatal)")
     counts = {index: records for index, records, _ in per_file}

@@ -91,6 +91,8 @@ BUCKET_HOPS = 2_000_000
 
 
 def _hop_buckets(con: duckdb.DuckDBPyConnection) -> int:
+    if not isinstance(con, duckdb.DuckDBPyConnection):  # Spark spreads the work itself
+        return 1
     (hops,) = con.execute("SELECT count(*) FROM hop_facts").fetchone() or (0,)
     return max(1, -(-int(hops) // BUCKET_HOPS))
 

@@ -1,0 +1,54 @@
+"""The SparkSession argus runs on: local (`local[*]`), a cluster master, or Spark Connect."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from argus_cli.diagnostics import UsageError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+DEFAULT_MASTER = "local[*]"
+
+# Settings a report's numbers depend on: UTC (timestamps carry no zone), ANSI off (a division
+# by zero is NULL as in DuckDB), and no progress bars or INFO logs on argus's stderr.
+_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.ansi.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+
+
+def spark_session(master: str = DEFAULT_MASTER) -> SparkSession:
+    """A session on `master`: `local[N]`, `spark://host:port`, `yarn`, or `sc://host:port` for
+    Spark Connect. An existing session of this process is reused (tests, notebooks)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise UsageError(
+            "--engine spark needs PySpark: pip install 'argus-cli[spark]' (and Java 17 or later)"
+        ) from None
+    # Spark's workers run this interpreter's argus (the staging runs in them).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName("argus")
+    if master.startswith("sc://"):
+        builder = builder.remote(master)
+    else:
+        builder = builder.master(master)
+        # A local run's shuffles are small: few partitions, not 200.
+        if master.startswith("local"):
+            builder = builder.config("spark.sql.shuffle.partitions", "4")
+            builder = builder.config("spark.ui.enabled", "false")
+    for key, value in _CONF.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    for key, value in _CONF.items():
+        if not key.startswith("spark.ui"):
+            spark.conf.set(key, value)
+    if not master.startswith("sc://"):
+        spark.sparkContext.setLogLevel("OFF")
+    return spark
