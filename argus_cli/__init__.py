@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.2.0"  # 0.2: SPEC v2, `argus report --json` schema_version 2 (CHANGELOG.md)
+__version__ = "0.3.0"  # 0.3: --engine spark; 0.2: SPEC v2 (CHANGELOG.md)
 
 # Public name -> the module that defines it.
 _EXPORTS = {

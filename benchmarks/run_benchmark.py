@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -262,6 +263,89 @@ def run_many_files(counts: list[int], work: Path, seed: int, repeat: int) -> lis
     return results
 
 
+def tree_rss_mb(root: int) -> float:
+    """Resident memory of a process and all its descendants (a Spark run is a JVM and Python
+    workers besides the argus process), in MB, from /proc."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="ascii") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            parents[int(entry.name)] = int(fields[1])
+            rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        grew, tree = bool(more), tree | more
+    return sum(rss.get(pid, 0) for pid in tree) / 1e6
+
+
+def measure_tree(argv: list[str]) -> tuple[float, float, float]:
+    """`measure`, with the peak of the whole process tree's memory, sampled every 0.2 s."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0.0
+    while process.poll() is None:
+        peak = max(peak, tree_rss_mb(process.pid))
+        time.sleep(0.2)
+    wall = time.perf_counter() - start
+    if process.returncode != 0:
+        err = process.stderr.read().decode() if process.stderr else ""
+        raise SystemExit(f"failed: {' '.join(argv)}\n{err}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return wall, cpu, peak
+
+
+def run_spark(sizes: list[int], work: Path, seed: int, master: str) -> list[Result]:
+    """A partitioned dataset (`argus convert --partition`) on DuckDB and on Spark `master`.
+
+    Memory is the whole process tree's (the JVM and Spark's Python workers too), and so is CPU
+    time (that of the processes that have ended and were waited for, which the JVM's are).
+    """
+    results: list[Result] = []
+    baseline = "DuckDB on Parquet, needed aggregates"
+    for size in sizes:
+        dataset = work / f"hops-{size}-dataset"
+        if not dataset.exists():
+            parquet = ensure_trace(work, size, "parquet", seed)
+            print(f"converting {parquet} to {dataset} ...", file=sys.stderr)
+            subprocess.run(
+                [
+                    *argus_argv(parquet)[:-4],
+                    "convert",
+                    str(parquet),
+                    "-o",
+                    str(dataset),
+                    "--partition",
+                    "--quiet",
+                ],
+                check=True,
+            )
+        py = sys.executable
+        glob = str(dataset / "**" / "*.parquet")
+        cases = [
+            (baseline, [py, "-c", PARQUET, glob], None),
+            ("argus report --json (DuckDB)", argus_argv(dataset), baseline),
+            (
+                f"argus report --json --engine spark ({master})",
+                [*argus_argv(dataset), "--engine", "spark", "--spark-master", master],
+                baseline,
+            ),
+        ]
+        for what, argv, against in cases:
+            wall, cpu, peak = measure_tree(argv)
+            results.append(Result(size, "dataset", what, wall, cpu, peak, against))
+            print(f"{size:>10,} dataset  {what:<40} {wall:7.2f} s {peak:8.0f} MB", file=sys.stderr)
+    return results
+
+
 def table(results: list[Result]) -> str:
     lines = [
         "| hops | file | path | wall | CPU | peak RSS | wall vs target | CPU vs target |",
@@ -297,11 +381,19 @@ def main() -> None:
         default="",
         help="folders of this many one-record files, comma-separated (e.g. 20000,100000)",
     )
+    parser.add_argument(
+        "--spark",
+        default="",
+        help="hop counts of partitioned datasets to run on DuckDB and --engine spark",
+    )
+    parser.add_argument("--spark-master", default="local[2]")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]  # --sizes '': only --many-files
     results = run(sizes, args.work, args.seed, args.repeat, in_memory=not args.no_memory)
     counts = [int(n) for n in args.many_files.split(",") if n]
     many = run_many_files(counts, args.work, args.seed, args.repeat)
+    spark_sizes = [int(n) for n in args.spark.split(",") if n]
+    many += run_spark(spark_sizes, args.work, args.seed, args.spark_master)
     cpus = os.cpu_count()
     print(
         f"\nMachine: {platform.machine()}, {cpus} cores, Python {platform.python_version()}, "

@@ -67,22 +67,27 @@ def _window_product(node: exp.Window) -> exp.Expression:
     return cast(exp.Expression, sqlglot.parse_one(folded, read="spark"))
 
 
-def _rewrite(node: exp.Expression) -> exp.Expression:
+def _respell(node: exp.Expression) -> exp.Expression:
+    """First pass: spellings, changed in place so that nested calls are reached too."""
     if isinstance(node, exp.Literal) and not node.is_string and any(c in node.this for c in ".eE"):
         return exp.cast(node, "double")
+    if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
+        node.set("materialized", None)
+    elif isinstance(node, exp.Anonymous) and node.name.lower() == "hash":
+        node.set("this", "xxhash64")
+    elif isinstance(node, exp.ArrayOverlaps):
+        return exp.Anonymous(this="arrays_overlap", expressions=[node.this, node.expression])
+    return node
+
+
+def _refold(node: exp.Expression) -> exp.Expression:
+    """Second pass: the aggregates Spark lacks, written from their (respelled) arguments."""
     if (
         isinstance(node, exp.Window)
         and isinstance(node.this, exp.Anonymous)
         and node.this.name.lower() == "product"
     ):
         return _window_product(node)
-    if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
-        node.set("materialized", None)
-        return node
-    if isinstance(node, exp.Anonymous) and node.name.lower() == "hash":
-        return exp.Anonymous(this="xxhash64", expressions=node.expressions)
-    if isinstance(node, exp.ArrayOverlaps):
-        return exp.Anonymous(this="arrays_overlap", expressions=[node.this, node.expression])
     if isinstance(node, (exp.Sum, exp.Anonymous)):
         return _ordered_fold(node)
     return node
@@ -91,5 +96,5 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
 @lru_cache(maxsize=256)
 def to_spark(sql: str) -> str:
     """One DuckDB statement as Spark SQL."""
-    tree = sqlglot.parse_one(sql, read="duckdb")
-    return tree.transform(_rewrite).sql(dialect="spark")
+    tree = sqlglot.parse_one(sql, read="duckdb").transform(_respell)
+    return tree.transform(_refold).sql(dialect="spark")
