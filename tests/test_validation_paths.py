@@ -322,3 +322,91 @@ def test_convert_then_report_gives_the_numbers_report_gives(runner, tmp_path, su
         reports.append(report)
     assert reports[0] == reports[1]
     assert reports[0]["runs"] == 3  # r1, r3 and r6
+
+
+# JSON texts, some only DuckDB's reader takes (non-finite literals, numbers past a double or an
+# int64), for the fragments it writes of them.
+_SCALAR_TEXT = st.one_of(
+    st.sampled_from(
+        [
+            *("null", "true", "false", "nan", "-nan", "NaN", "inf", "-Infinity", "1e400"),
+            *("-1E400", "-0", "-0.0", "1E2", "1e-400", "9223372036854775807"),
+            *("9223372036854775808", "18446744073709551616", "-9223372036854775809"),
+            *("123456789012345678901234567890", '""', '"\\u00e9\\"x"', '"a\\/b"'),
+            *('"tab\\t"', '"1"', '"true"', '"null"'),
+        ]
+    ),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.text(max_size=5).map(lambda t: json.dumps(t, ensure_ascii=False)),
+)
+_JSON_TEXT = st.recursive(
+    _SCALAR_TEXT,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3).map(lambda items: "[" + ", ".join(items) + "]"),
+        st.lists(inner, max_size=3).map(
+            lambda items: "{" + ", ".join(f'"k{i}" : {v}' for i, v in enumerate(items)) + "}"
+        ),
+    ),
+    max_leaves=4,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(_JSON_TEXT, min_size=1, max_size=6))
+def test_a_fragments_first_character_is_its_json_type(texts):
+    """validation._json_* read a fragment's type off its text instead of parsing it again: on
+    every fragment DuckDB hands over (read_json, json_transform, their list items and map
+    values), they must say what json_type says, and a number's text must cast to the value
+    DuckDB's JSON cast gives (an integer's exactly; text with no '.' or exponent that is not an
+    integer is out of BIGINT's range, as the rule's double route also finds)."""
+    import duckdb
+
+    from argus_cli.load.validation import (
+        _json_array,
+        _json_bool,
+        _json_double,
+        _json_number,
+        _json_object,
+        _json_string,
+        _json_whole,
+    )
+
+    lines = [f'{{"a": {t}}}' for t in texts]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "f.jsonl"
+        path.write_text("".join(line + "\n" for line in lines))
+        con = duckdb.connect()
+        con.execute(
+            "CREATE TABLE f AS SELECT a FROM read_json(?, format = 'newline_delimited', "
+            "columns = {'a': 'JSON'}) UNION ALL "
+            'SELECT json_transform(line, \'{"a":"JSON"}\').a FROM unnest(?::VARCHAR[]) t(line)',
+            [str(path), lines],
+        )
+        con.execute(
+            "INSERT INTO f SELECT unnest(json_transform(a, '[\"JSON\"]')) FROM f "
+            "WHERE json_type(a) = 'ARRAY'"
+        )
+        con.execute(
+            "INSERT INTO f SELECT unnest(map_values(json_transform(a, '\"MAP(VARCHAR, JSON)\"'))) "
+            "FROM f WHERE json_type(a) = 'OBJECT'"
+        )
+        number = "json_type(a) IN ('BIGINT', 'UBIGINT', 'DOUBLE')"
+        integer = "json_type(a) IN ('BIGINT', 'UBIGINT')"
+        disagree = con.execute(
+            f"""SELECT CAST(a AS VARCHAR), json_type(a) FROM f WHERE a IS NOT NULL AND (
+            CAST(a AS VARCHAR) = 'null'
+            OR ({_json_string("a")}) IS DISTINCT FROM (json_type(a) = 'VARCHAR')
+            OR ({_json_number("a")}) IS DISTINCT FROM ({number})
+            OR ({_json_bool("a")}) IS DISTINCT FROM (json_type(a) = 'BOOLEAN')
+            OR ({_json_object("a")}) IS DISTINCT FROM (json_type(a) = 'OBJECT')
+            OR ({_json_array("a")}) IS DISTINCT FROM (json_type(a) = 'ARRAY')
+            OR ({number} AND {_json_double("a")} IS DISTINCT FROM TRY_CAST(a AS DOUBLE))
+            OR ({integer} AND regexp_matches(CAST(a AS VARCHAR), '[.eE]'))
+            OR ({integer} AND {_json_whole("a")} IS DISTINCT FROM TRY_CAST(a AS BIGINT))
+            OR (NOT {integer} AND NOT regexp_matches(CAST(a AS VARCHAR), '[.eE]')
+                AND {_json_whole("a")} IS NOT NULL)
+            OR (json_type(a) = 'BOOLEAN'
+                AND CAST(a AS BOOLEAN) <> (CAST(a AS VARCHAR) = 'true')))"""
+        ).fetchall()
+        assert disagree == []

@@ -39,14 +39,58 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-_NUMBER = "('BIGINT', 'UBIGINT', 'DOUBLE')"
 # Epoch numbers of a smaller magnitude than this are seconds, larger ones milliseconds.
 EPOCH_SECONDS_BELOW = 1e11
 
 
+# A fragment's JSON type, read off its text instead of parsing it again (json_type and DuckDB's
+# JSON casts do; that was most of the cost of loading a clean JSON Lines file). Every fragment
+# `_value_sql` is given is one DuckDB wrote (read_json's and json_transform's JSON columns and
+# list items, to_json), and DuckDB writes them minified, the value's first character first: '"'
+# a string, '{' an object, '[' an array, 't' or 'f' a bool; a JSON null is handed over as SQL
+# NULL, never as text. A number is the fragment whose text casts to a double, and that cast is
+# its value: no other fragment's text does (quoted, `true`, braces), and a number's text is the
+# shortest that reads back to the double DuckDB read, non-finite ones (`nan`, `-Infinity`,
+# `1e400`) as they were written. tests/test_validation_paths.py holds all of this to json_type
+# and DuckDB's own casts, on fragments of both readers.
+def _text(x: str) -> str:
+    return f"CAST({x} AS VARCHAR)"
+
+
+def _json_string(x: str) -> str:
+    return f"ascii({_text(x)}) = 34"
+
+
+def _json_double(x: str) -> str:
+    """A number fragment's value, NULL for any other fragment."""
+    return f"TRY_CAST({_text(x)} AS DOUBLE)"
+
+
+def _json_number(x: str) -> str:
+    return f"{_json_double(x)} IS NOT NULL"
+
+
+def _json_bool(x: str) -> str:
+    return f"ascii({_text(x)}) IN (102, 116)"
+
+
+def _json_object(x: str) -> str:
+    return f"ascii({_text(x)}) = 123"
+
+
+def _json_array(x: str) -> str:
+    return f"ascii({_text(x)}) = 91"
+
+
+def _json_whole(x: str) -> str:
+    """An integer fragment's value (json_type's BIGINT or UBIGINT: digits alone, which no other
+    number is written as), NULL past BIGINT and for any other fragment."""
+    return f"TRY_CAST({_text(x)} AS BIGINT)"
+
+
 # Both SPEC shapes of a violation become one struct: "cat:rule" and {rule, severity, category}.
 _VIOLATION_ITEM = (
-    "CASE WHEN json_type(v) = 'VARCHAR' THEN {"
+    f"CASE WHEN {_json_string('v')} THEN {{"
     "'rule': CASE WHEN strpos(v->>'$', ':') > 0 "
     "THEN substr(v->>'$', strpos(v->>'$', ':') + 1) ELSE v->>'$' END, "
     "'severity': CAST(NULL AS VARCHAR), "
@@ -55,7 +99,7 @@ _VIOLATION_ITEM = (
     "ELSE {'rule': v->>'rule', 'severity': v->>'severity', "
     "'category': v->>'category'} END"
 )
-_VIOLATION_SHAPE_OK = "lambda v: json_type(v) NOT IN ('VARCHAR', 'OBJECT')"
+_VIOLATION_SHAPE_OK = f"lambda v: NOT ({_json_string('v')} OR {_json_object('v')})"
 
 
 def _digest(value: str) -> str:
@@ -97,17 +141,19 @@ def _value_sql(f: Field, x: str | None = None) -> str:
     """SQL that turns the field's JSON fragment (`j.name` by default) into its typed value,
     NULL where it breaks the rule (`_error_sql` then names the field)."""
     x = x or f"j.{_q(f.name)}"
-    t = f"json_type({x})"
+    number = _json_double(x)
     match f.shape:
         case "string":
-            return f"CASE WHEN {t} = 'VARCHAR' THEN {x}->>'$' END"
+            return f"CASE WHEN {_json_string(x)} THEN {x}->>'$' END"
         case "digest":
             return _digest(_value_sql(replace(f, shape="string"), x))
         case "int":
-            number = f"TRY_CAST({x} AS DOUBLE)"
+            # Digits alone cast exactly (no other fragment's text casts as an integer); the
+            # text of any other number reads as a double, whole or not.
+            digits = " AND ".join(f"NOT contains({_text(x)}, {_lit(c)})" for c in ".eE")
             whole = (
-                f"CASE WHEN {t} IN ('BIGINT', 'UBIGINT') THEN TRY_CAST({x} AS BIGINT) "
-                f"WHEN {t} = 'DOUBLE' AND isfinite({number}) AND {number} = floor({number}) "
+                f"CASE WHEN {digits} THEN {_json_whole(x)} "
+                f"WHEN isfinite({number}) AND {number} = floor({number}) "
                 f"AND abs({number}) < 9e18 "
                 f"THEN CAST({number} AS BIGINT) END"
             )
@@ -115,38 +161,41 @@ def _value_sql(f: Field, x: str | None = None) -> str:
                 return whole
             return f"CASE WHEN ({whole}) >= 0 THEN ({whole}) END"
         case "float":
-            number = f"TRY_CAST({x} AS DOUBLE)"
-            return f"CASE WHEN {t} IN {_NUMBER} AND {_finite(number, f)} THEN {number} END"
+            return f"CASE WHEN {_finite(number, f)} THEN {number} END"
         case "unit":
-            number = f"TRY_CAST({x} AS DOUBLE)"
-            return f"CASE WHEN {t} IN {_NUMBER} AND {_unit(number)} THEN {number} END"
+            return f"CASE WHEN {_unit(number)} THEN {number} END"
         case "bool":
-            return f"CASE WHEN {t} = 'BOOLEAN' THEN CAST({x} AS BOOLEAN) END"
+            return f"CASE WHEN {_json_bool(x)} THEN {_text(x)} = 'true' END"
         case "timestamp":
-            epoch = _epoch_sql(f"TRY_CAST({x} AS DOUBLE)")
+            epoch = _epoch_sql(number)
             text = _timestamp_sql(f"({x}->>'$')")
-            return f"CASE WHEN {t} IN {_NUMBER} THEN {epoch} WHEN {t} = 'VARCHAR' THEN {text} END"
+            return (
+                f"CASE WHEN {_json_number(x)} THEN {epoch} WHEN {_json_string(x)} THEN {text} END"
+            )
         case "violations":
             items = f"json_transform({x}, '[\"JSON\"]')"
             return (
-                f"CASE WHEN {t} = 'ARRAY' AND len(list_filter({items}, {_VIOLATION_SHAPE_OK})) = 0 "
+                f"CASE WHEN {_json_array(x)} "
+                f"AND len(list_filter({items}, {_VIOLATION_SHAPE_OK})) = 0 "
                 f"THEN list_transform({items}, lambda v: {_VIOLATION_ITEM}) END"
             )
         case "scores":
             entries = f"map_values(json_transform({x}, '\"MAP(VARCHAR, JSON)\"'))"
+            # (an entry that is no number has no double: refused; a null one is let through)
             return (
-                f"CASE WHEN {t} = 'OBJECT' AND len(list_filter({entries}, lambda v: "
-                f"json_type(v) NOT IN {_NUMBER} OR NOT {_unit('TRY_CAST(v AS DOUBLE)')})) = 0 "
+                f"CASE WHEN {_json_object(x)} AND len(list_filter({entries}, lambda v: "
+                f"NOT coalesce({_unit(_json_double('v'))}, v IS NULL))) = 0 "
                 f"THEN json_transform({x}, '\"MAP(VARCHAR, DOUBLE)\"') END"
             )
         case "strings":
+            items = f"json_transform({x}, '[\"JSON\"]')"
             return (
-                f"CASE WHEN {t} = 'ARRAY' AND len(list_filter(json_transform({x}, '[\"JSON\"]'), "
-                f"lambda v: json_type(v) <> 'VARCHAR')) = 0 "
+                f"CASE WHEN {_json_array(x)} AND len(list_filter({items}, "
+                f"lambda v: NOT {_json_string('v')})) = 0 "
                 f"THEN json_transform({x}, '[\"VARCHAR\"]') END"
             )
         case "object":
-            return f"CASE WHEN {t} = 'OBJECT' THEN {x} END"
+            return f"CASE WHEN {_json_object(x)} THEN {x} END"
     raise AssertionError(f"unhandled shape {f.shape}")
 
 
@@ -217,12 +266,12 @@ def _staged_columns(fields: Sequence[Field]) -> str:
         if f.name == "kind":
             cols.append(
                 "CASE WHEN j.kind IS NULL THEN 'hop' "
-                "WHEN json_type(j.kind) = 'VARCHAR' THEN j.kind->>'$' END AS kind"
+                f"WHEN {_json_string('j.kind')} THEN j.kind->>'$' END AS kind"
             )
         elif f.name == "status":
             cols.append(
                 "CASE WHEN j.status IS NULL THEN 'success' "
-                "WHEN json_type(j.status) = 'VARCHAR' THEN lower(j.status->>'$') END AS status"
+                f"WHEN {_json_string('j.status')} THEN lower(j.status->>'$') END AS status"
             )
         else:
             cols.append(f"{_value_sql(f)} AS {_q(f.name)}")
