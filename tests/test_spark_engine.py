@@ -271,9 +271,9 @@ def test_a_chain_only_trace_agrees(tmp_path: Path, spark: Any) -> None:
 
 
 def test_check_gates_a_dataset_on_spark(runner: CliRunner, tmp_path: Path, spark: Any) -> None:
-    """`argus check --engine spark` on a partitioned dataset: the same verdicts and exit codes
-    as on DuckDB, and it fails closed on a malformed record as DuckDB does (named on stderr
-    by file and line)."""
+    """`argus check --engine spark` on a partitioned dataset: the same verdicts, values and exit
+    code as on DuckDB, failing closed on a malformed record as DuckDB does (named on stderr by
+    file and line) while the cascade gate passes."""
     dataset = tmp_path / "dataset"
     convert([str(SAMPLES / "support_desk.jsonl")], str(dataset), partition=True, quiet=True)
     bad = tmp_path / "bad.jsonl"
@@ -288,9 +288,7 @@ def test_check_gates_a_dataset_on_spark(runner: CliRunner, tmp_path: Path, spark
     gates = {g["gate"]: g["passed"] for g in json.loads(on_spark.stdout)["gates"]}
     assert gates["max-bad-records"] is False
     assert "bad.jsonl:2" in on_spark.stderr and "bad.jsonl:1" in on_spark.stderr
-    duck, on_spark = both(runner, "check", str(dataset), "--json", "--max-cascade-risk", "0.9")
-    assert duck.exit_code == on_spark.exit_code == 0, on_spark.output
-    close(json.loads(duck.stdout), json.loads(on_spark.stdout))
+    assert gates["max-cascade-risk"] is True  # (the one workflow passes it at 0.5)
 
 
 def test_unusable_inputs_exit_2_naming_them(runner: CliRunner, tmp_path: Path, spark: Any) -> None:

@@ -23,6 +23,12 @@ _CONF = {
 }
 
 
+def _local_cores(master: str) -> int:
+    """N of local[N] (local[*] and local: this machine's cores)."""
+    inside = master.partition("[")[2].partition("]")[0].partition(",")[0]
+    return int(inside) if inside.isdigit() else (os.cpu_count() or 1)
+
+
 def spark_session(master: str = DEFAULT_MASTER) -> SparkSession:
     """A session on `master`: `local[N]`, `spark://host:port`, `yarn`, or `sc://host:port` for
     Spark Connect. An existing session of this process is reused (tests, notebooks)."""
@@ -39,9 +45,9 @@ def spark_session(master: str = DEFAULT_MASTER) -> SparkSession:
         builder = builder.remote(master)
     else:
         builder = builder.master(master)
-        # A local run's shuffles are small: few partitions, not 200.
+        # A local run shuffles among its own cores: a partition each, not 200.
         if master.startswith("local"):
-            builder = builder.config("spark.sql.shuffle.partitions", "4")
+            builder = builder.config("spark.sql.shuffle.partitions", str(_local_cores(master)))
             builder = builder.config("spark.ui.enabled", "false")
     for key, value in _CONF.items():
         builder = builder.config(key, value)
