@@ -49,7 +49,7 @@ from typing import Protocol
 import duckdb
 
 from argus_cli.diagnostics import BadRecord, InputError
-from argus_cli.importers import import_sql, no_hops_message
+from argus_cli.importers import IMPORTERS, import_sql, no_hops_message
 from argus_cli.load.inputs import _TEMP_FILES, Source, _size
 from argus_cli.load.scans import _parquet_schemas, _Scan, _scans
 from argus_cli.load.validation import (
@@ -196,14 +196,27 @@ def _stage_files(
     per_file: bool,
 ) -> None:
     first = _Scan((sources[0],), (0,))
-    try:
-        con.execute(
-            f"CREATE TABLE staged AS {_lines_stage_sql(first, keep_raw, fields, facts)} LIMIT 0"
-        )
-    except duckdb.Error as exc:
-        raise InputError(
-            f"{first.first.display}: not a readable trace ({_first_line(exc)})"
-        ) from None
+    if not per_file and scans[0] == first and (keep_raw or first.first.format in IMPORTERS):
+        # The first file goes line by line: one statement makes `staged` and fills it. The
+        # stage query costs far more to plan than to run on a small file (an importer's query
+        # about half a second), and `LIMIT 0` then INSERT would plan it twice.
+        watch = progress.reading(con, _size(first.first)) if progress else contextlib.nullcontext()
+        try:
+            with watch:
+                sql = _lines_stage_sql(first, keep_raw, fields, facts)
+                con.execute(f"CREATE TABLE staged AS {sql}")
+        except duckdb.Error:  # (the transaction is aborted: stage again scan by scan)
+            raise _FastPathFailed from None
+        scans = scans[1:]
+    else:
+        try:
+            con.execute(
+                f"CREATE TABLE staged AS {_lines_stage_sql(first, keep_raw, fields, facts)} LIMIT 0"
+            )
+        except duckdb.Error as exc:
+            raise InputError(
+                f"{first.first.display}: not a readable trace ({_first_line(exc)})"
+            ) from None
     for scan in scans:
         size = sum(_size(s) for s in scan.sources)
         watch = progress.reading(con, size) if progress else contextlib.nullcontext()
