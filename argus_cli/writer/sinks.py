@@ -36,6 +36,12 @@ before this module was imported.
 from __future__ import annotations
 
 import atexit
+
+# pyarrow's pandas shim imports concurrent.futures.thread the first time a table is built; at
+# interpreter exit (the Parquet sink's last flush, below) that import registers a thread hook
+# too late and raises "can't register atexit after shutdown", losing the records. Importing it
+# now registers the hook while that is still allowed (only seen with pandas installed).
+import concurrent.futures.thread  # noqa: F401
 import contextlib
 import fcntl
 import functools
