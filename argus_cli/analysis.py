@@ -86,11 +86,13 @@ def open_spark_trace(
     until: datetime | None = None,
 ) -> Trace:
     """`open_trace` on Spark (`--engine spark`): the metric relations as Spark views."""
-    from argus_cli.spark.loading import load_spark  # PySpark only when asked for
-    from argus_cli.spark.session import spark_session
+    from argus_cli.spark.session import spark_session  # PySpark only when asked for
+
+    spark = spark_session(master)  # (first: without the extra it says how to install it)
+    from argus_cli.spark.loading import load_spark
 
     trace = load_spark(
-        spark_session(master),
+        spark,
         inputs,
         strict=strict,
         source_format=source_format,

@@ -33,10 +33,12 @@ def spark_session(master: str = DEFAULT_MASTER) -> SparkSession:
     """A session on `master`: `local[N]`, `spark://host:port`, `yarn`, or `sc://host:port` for
     Spark Connect. An existing session of this process is reused (tests, notebooks)."""
     try:
+        import sqlglot  # noqa: F401  (dialect.py's transpiler: the same extra)
         from pyspark.sql import SparkSession
     except ImportError:
         raise UsageError(
-            "--engine spark needs PySpark: pip install 'argus-cli[spark]' (and Java 17 or later)"
+            "--engine spark needs the spark extra (PySpark, sqlglot): "
+            "pip install 'argus-cli[spark]' (and Java 17 or later)"
         ) from None
     # Spark's workers run this interpreter's argus (the staging runs in them).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
