@@ -208,6 +208,14 @@ def _cli_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         warn("interrupted")
         raise typer.Exit(130) from None
+    except Exception as exc:
+        # --engine spark: what Spark raises (a lost executor, an unreachable master) is one
+        # line too; PySpark is imported only with that engine, so its errors are told by module.
+        if not type(exc).__module__.startswith(("pyspark", "py4j")):
+            raise
+        lines = str(exc).strip().splitlines()
+        warn(f"error: spark: {lines[0] if lines else type(exc).__name__}")
+        raise typer.Exit(int(ExitCode.USAGE)) from None
 
 
 def _open(

@@ -13,22 +13,39 @@ as strings and are digested here, on Spark (`xxhash64`, the transpiled `hash`), 
 metric SQL hashes a default span id it builds from positions that only the whole run knows;
 the digest of a record's own id and of a default one must be the same function.
 
-Files are named to the tasks by path: they must be readable where the tasks run (this machine
-in local mode; a shared or mounted file system on a cluster).
+Local inputs (files, folders, globs, as `argus report` resolves them) are named to the tasks by
+path: they must be readable where the tasks run (this machine in local mode; a shared or mounted
+file system on a cluster). An input with a scheme (`s3a://`, `abfss://`, `gs://`, `hdfs://`,
+`file://`) is listed and read by Spark itself (its `binaryFile` source: each file's bytes reach
+the task that loads it), in path order, `key=value` folders as fields and `date=` folders out of
+--since/--until skipped unread, as below a local folder.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from argus_cli.diagnostics import ArgusError, InputError, UsageError
 from argus_cli.importers import HopSpans, SourceFormat
-from argus_cli.load.inputs import Source, _remove_temp_files, _with_format, resolve_inputs
+from argus_cli.load.inputs import (
+    TRACE_SUFFIXES,
+    Format,
+    Source,
+    _file_source,
+    _pruned,
+    _remove_temp_files,
+    _with_format,
+    resolve_inputs,
+)
 from argus_cli.load.loading import Trace, position_sql
 from argus_cli.load.staging import HOP_FACT_NAMES, _stage, judge_staged
 from argus_cli.load.validation import _digest
@@ -148,6 +165,88 @@ def _stager(sources: Sequence[Source]) -> Any:
     return stage
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def _uri_key(uri: str) -> str:
+    """One spelling of a URI (`file:/x` and `file:///x` are one file, as Hadoop names them)."""
+    scheme, _, rest = uri.partition(":")
+    return f"file:///{rest.lstrip('/')}" if scheme.lower() == "file" else uri
+
+
+def _remote_sources(
+    spark: SparkSession, uri: str, since: datetime | None, until: datetime | None
+) -> list[Source]:
+    """The trace files Spark lists at `uri`, as a local folder's are found (`_folder_files`)."""
+    listed = (
+        spark.read.format("binaryFile")
+        .option("recursiveFileLookup", "true")
+        .load(uri)
+        .select("path")
+        .collect()
+    )
+    root = _uri_key(uri).rstrip("/")
+    found = []
+    for (path,) in listed:
+        key = _uri_key(path)
+        relative = key[len(root) :].lstrip("/") if key.startswith(root + "/") else ""
+        parts = tuple(relative.split("/")) if relative else (key.rsplit("/", 1)[-1],)
+        if not parts[-1].endswith(TRACE_SUFFIXES) or any(p.startswith((".", "_")) for p in parts):
+            continue
+        hive = tuple(
+            (unquote(k), unquote(v))
+            for k, _, v in (p.partition("=") for p in parts[:-1])
+            if k and v
+        )
+        if _pruned(dict(hive).get("date"), since, until):
+            continue
+        name = parts[-1]
+        fmt: Format = "parquet" if name.endswith(".parquet") else "jsonl"
+        found.append(
+            (parts, Source(path, key, fmt, gzip=name.endswith(".gz"), hive=hive, scan=path))
+        )
+    if not found:
+        raise InputError(f"{uri}: no trace files ({', '.join(TRACE_SUFFIXES)}) in range")
+    return [source for _, source in sorted(found, key=lambda f: f[0])]
+
+
+def _bytes_stager(
+    sources: Sequence[Source],
+    forced: SourceFormat | None,
+    hop_spans: HopSpans,
+) -> Any:
+    """The function Spark runs over batches of (path, content) of files it read (mapInArrow):
+    each file's bytes to a private file, its format found from them as for a local file."""
+    index_of = {_uri_key(s.path): i for i, s in enumerate(sources)}
+
+    def stage(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+
+        for batch in batches:
+            for path, content in zip(
+                batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True
+            ):
+                index = index_of[_uri_key(path)]
+                source = sources[index]
+                suffix = next(x for x in TRACE_SUFFIXES if source.display.endswith(x))
+                handle = tempfile.NamedTemporaryFile(suffix=suffix, delete=False)  # noqa: SIM115
+                try:
+                    with handle:
+                        handle.write(content)
+                    try:
+                        local = _file_source(Path(handle.name), source.display)
+                        local = _with_format(replace(local, hive=source.hive), forced, hop_spans)
+                    except ArgusError as exc:
+                        fatal = [{"_file_index": index, "_fatal": str(exc)}]
+                        yield pa.RecordBatch.from_pylist(fatal, schema=_arrow_schema())
+                        continue
+                    yield from _stage_file(index, local)
+                finally:
+                    os.unlink(handle.name)
+
+    return stage
+
+
 def load_spark(
     spark: SparkSession,
     inputs: Sequence[str],
@@ -162,19 +261,39 @@ def load_spark(
     (`hop_facts`, `intents`, `outcomes`, `hops`) as Spark views behind a SparkConnection."""
     if "-" in inputs:
         raise UsageError("--engine spark reads files, not stdin (-)")
-    try:
-        sources = resolve_inputs(inputs, None, since, until)
-        sources = [_with_format(s, source_format, hop_spans) for s in sources]
-    finally:
-        _remove_temp_files()
-    sources = [replace(s, path=os.path.abspath(s.path), scan="") for s in sources]
-    indices = spark.createDataFrame([(i,) for i in range(len(sources))], "_file_index INT")
-    tasks = max(1, min(len(sources), spark.sparkContext.defaultParallelism))
-    staged = (
-        indices.repartition(tasks)
-        .mapInArrow(_stager(sources), STAGED_SCHEMA)
-        .localCheckpoint(eager=True)
-    )
+    sources: list[Source] = []
+    remote: set[int] = set()
+    for item in inputs:
+        if _SCHEME.match(item):
+            found = _remote_sources(spark, item, since, until)
+            remote.update(range(len(sources), len(sources) + len(found)))
+            sources.extend(found)
+            continue
+        try:
+            local = resolve_inputs([item], None, since, until)
+            local = [_with_format(s, source_format, hop_spans) for s in local]
+        finally:
+            _remove_temp_files()
+        sources.extend(replace(s, path=os.path.abspath(s.path), scan="") for s in local)
+    parallelism = spark.sparkContext.defaultParallelism
+    staged = None
+    named = [i for i in range(len(sources)) if i not in remote]
+    if named:
+        indices = spark.createDataFrame([(i,) for i in named], "_file_index INT")
+        staged = indices.repartition(max(1, min(len(named), parallelism))).mapInArrow(
+            _stager(sources), STAGED_SCHEMA
+        )
+    if remote:
+        read = (
+            spark.read.format("binaryFile")
+            .load([_hadoop_literal(sources[i].path) for i in sorted(remote)])
+            .select("path", "content")
+            .repartition(max(1, min(len(remote), parallelism)))
+            .mapInArrow(_bytes_stager(sources, source_format, hop_spans), STAGED_SCHEMA)
+        )
+        staged = read if staged is None else staged.unionByName(read)
+    assert staged is not None  # (resolve_inputs refuses no input at all)
+    staged = staged.localCheckpoint(eager=True)
     fatal = staged.filter("_fatal IS NOT NULL").orderBy("_file_index").limit(1).collect()
     if fatal:
         raise InputError(fatal[0]["_fatal"])
@@ -201,6 +320,11 @@ def load_spark(
         records=records,
         bad=bad,
     )
+
+
+def _hadoop_literal(path: str) -> str:
+    """A listed file's path as Spark reads it literally: Hadoop expands glob characters."""
+    return re.sub(r"([*?\[\]{}\\])", r"\\\1", path)
 
 
 def _relations(spark: SparkSession, staged: Any) -> None:
