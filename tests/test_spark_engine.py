@@ -171,19 +171,9 @@ def random_trees(seed: int, runs: int) -> list[dict[str, Any]]:
     return records
 
 
-def test_sample_traces_through_a_dataset(runner: CliRunner, tmp_path: Path, spark: Any) -> None:
-    """The bundled samples as an `argus convert --partition` dataset: the same report, and the
-    same again with --since/--until (partitions out of range not read on either engine)."""
-    dataset = tmp_path / "dataset"
-    convert([str(SAMPLES)], str(dataset), partition=True, quiet=True)
-    duck, on_spark = both(runner, "report", str(dataset), "--json")
-    assert duck.exit_code == 0 and on_spark.exit_code == 0, on_spark.output
-    close(json.loads(duck.stdout), json.loads(on_spark.stdout))
-    assert json.loads(on_spark.stdout)["runs"] == 981
-
-
 def corpus(tmp_path: Path) -> list[str]:
-    """Every test trace, each under its own ids, in three formats; and the importers' files."""
+    """Every test trace, each under its own ids, as JSON Lines and Parquet; the tree-shaped
+    sample as a partitioned dataset; and the importers' test exports."""
     records = (
         relabel(TRACE_A, "a")
         + relabel(TRACE_B, "b")
@@ -197,9 +187,12 @@ def corpus(tmp_path: Path) -> list[str]:
     second = write_jsonl(tmp_path / "second.jsonl", records[half:])
     parquet = tmp_path / "second.parquet"
     convert([str(second)], str(parquet), quiet=True)
+    dataset = tmp_path / "support_desk"  # the tree-shaped sample as a convert --partition dataset
+    convert([str(SAMPLES / "support_desk.jsonl")], str(dataset), partition=True, quiet=True)
     return [
         str(first),
         str(parquet),
+        str(dataset),
         str(DATA / "awkward.jsonl"),
         str(DATA / "otlp" / "genai_collector.jsonl"),
         str(DATA / "otlp" / "openinference_pretty.json"),
@@ -248,26 +241,29 @@ def _key(row: list[Any]) -> str:
     return repr([f"{v:.9g}" if isinstance(v, float) else v for v in row])
 
 
-def test_a_chain_only_trace_agrees(tmp_path: Path, spark: Any) -> None:
-    """Without any parent_id the engine skips the tree (SPEC v1 chains): that path too, with
-    --workflow, --since and settings that change every figure."""
-    from argus_cli.analysis import report_for
-    from argus_cli.spark.loading import load_spark
-
+def test_a_chain_only_trace_agrees(runner: CliRunner, tmp_path: Path, spark: Any) -> None:
+    """Without any parent_id the engine skips the tree (SPEC v1 chains): that path too, through
+    `argus report --json` on the two chain samples and random chains, with --workflow, --since
+    and settings that change every figure."""
     chains = [
         {k: v for k, v in r.items() if k not in ("parent_id", "span_id")}
         for r in random_trees(11, 300)
     ]
     path = str(write_jsonl(tmp_path / "chains.jsonl", chains))
-    settings = Settings(
-        workflows=["alpha", "beta"],
-        confident_threshold=0.9,
-        cost_budget_usd=0.02,
+    samples = [str(SAMPLES / "claims_coding.jsonl"), str(SAMPLES / "prior_auth.jsonl")]
+    duck, on_spark = both(
+        runner,
+        "report",
+        path,
+        *samples,
+        "--json",
+        *("--workflow", "alpha", "--workflow", "beta", "--workflow", "prior-auth"),
+        *("--since", "2026-01-01", "--confident-threshold", "0.9", "--cost-budget", "0.02"),
     )
-    close(
-        report_for(load([path], columns="metrics"), settings).to_dict(),
-        report_for(load_spark(spark, [path]), settings).to_dict(),
-    )
+    assert duck.exit_code == on_spark.exit_code == 0, on_spark.output
+    want, got = json.loads(duck.stdout), json.loads(on_spark.stdout)
+    close(want, got)
+    assert {w["workflow_id"] for w in got["workflows"]} == {"alpha", "beta", "prior-auth"}
 
 
 def test_check_gates_a_dataset_on_spark(runner: CliRunner, tmp_path: Path, spark: Any) -> None:
