@@ -31,6 +31,7 @@ from urllib.parse import unquote
 
 from argus_cli.diagnostics import InputError
 from argus_cli.importers import _SNIFF_BYTES, HopSpans, SourceFormat, detect_format
+from argus_cli.schema import FIELDS
 
 # argus's own records (jsonl, parquet), or a foreign format that an importer maps to them.
 Format = Literal["jsonl", "parquet", "otlp", "langfuse"]
@@ -61,6 +62,16 @@ class Source:
     def __post_init__(self) -> None:
         if not self.scan:
             object.__setattr__(self, "scan", _scan_path(self.path))
+
+
+# SPEC fields a folder value (`key=value`) can fill: text ones.
+_STRING_FIELDS = frozenset(f.name for f in FIELDS if f.shape == "string")
+
+
+def _hive_fields(source: Source) -> dict[str, str]:
+    """The folder values (`key=value`) that fill SPEC fields a record leaves out: only string
+    fields (a folder name is text; `seq=3` does not make every record in it malformed)."""
+    return {k: v for k, v in source.hive if k in _STRING_FIELDS}
 
 
 def resolve_inputs(

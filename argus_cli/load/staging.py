@@ -6,9 +6,9 @@ SQL; no Python touches a record of a readable file. Three ways in, one rule (`_e
 
 - Clean JSON Lines: one parallel `read_json` scan that hands over each field as its JSON
   fragment, typed by the same SQL as the line-by-line way (validation._value_sql).
-- Parquet: read column by column, cast by its types (validation._parquet_value_sql, held to
-  the JSON rule by a property test); a column of a type the field cannot take as it is (a
-  `scores` struct) is typed from its own JSON by the JSON rule.
+- Parquet: read column by column, cast by its types (parquet.py, held to the JSON rule by a
+  property test); a column of a type the field cannot take as it is (a `scores` struct) is
+  typed from its own JSON by the JSON rule.
 - Everything else, and any file where a fast path finds a single bad record: read as numbered
   lines of text (Parquet rows as JSON), each parsed once with `json_transform`. This is the way
   that names every malformed record by file and line, so a clean file is parsed once and a
@@ -50,18 +50,16 @@ import duckdb
 
 from argus_cli.diagnostics import BadRecord, InputError
 from argus_cli.importers import IMPORTERS, import_sql, no_hops_message
-from argus_cli.load.inputs import _TEMP_FILES, Source, _size
+from argus_cli.load.inputs import _TEMP_FILES, Source, _hive_fields, _size
+from argus_cli.load.parquet import _parquet_stage_sql
 from argus_cli.load.scans import _parquet_schemas, _Scan, _scans
 from argus_cli.load.validation import (
     _digest,
     _error_sql,
     _lit,
-    _parquet_always_valid,
-    _parquet_value_sql,
     _q,
     _staged_columns,
     _struct_spec,
-    _value_sql,
 )
 from argus_cli.load.workdb import _first_line
 from argus_cli.schema import FIELDS, Field
@@ -532,75 +530,6 @@ def _fast_stage_sql(scan: _Scan, fields: Sequence[Field]) -> str:
     return (
         f"SELECT _file_index, CAST(NULL AS BIGINT) AS _line, "
         f"* EXCLUDE (_file_index, is_object, j), {_error_sql(fields)} AS _error FROM ({typed})"
-    )
-
-
-_STRING_FIELDS = frozenset(f.name for f in FIELDS if f.shape == "string")
-
-
-def _hive_fields(source: Source) -> dict[str, str]:
-    """The folder values (`key=value`) that fill SPEC fields a record leaves out: only string
-    fields (a folder name is text; `seq=3` does not make every record in it malformed)."""
-    return {k: v for k, v in source.hive if k in _STRING_FIELDS}
-
-
-def _parquet_stage_sql(
-    con: duckdb.DuckDBPyConnection,
-    source: Source,
-    file_index: int,
-    fields: Sequence[Field],
-    used: frozenset[str] | None = None,
-) -> str | None:
-    """A Parquet file read column by column, cast by its own types: no detour through JSON.
-
-    A column whose type the field cannot take as it is (a `scores` struct, a numeric `run_id`)
-    is read as its JSON and typed by the JSON rule itself (validation._value_sql), the other
-    columns still by type. None when `kind` or `status` is not text: the file then goes the
-    JSON way, which names each bad row. With `used` (the fields a narrowed load reads), a
-    column outside it whose type alone makes every value valid is not read at all (a
-    `metadata` map, `model` text): it could neither fail a record nor feed a figure.
-    """
-    scan = f"read_parquet({_lit(source.scan)}, hive_partitioning = false)"
-    types = dict(
-        (name, type_)
-        for name, type_, *_ in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
-    )
-    hive = _hive_fields(source)
-    raw, values = [], []
-    for f in fields:
-        column = _q(f.name)
-        unread = used is not None and f.name not in used
-        if unread and _parquet_always_valid(f, types.get(f.name, "")):
-            raw.append(f"{_lit(f.name)}: NULL")
-            values.append(f"NULL AS {column}")
-            continue
-        if f.name in types:
-            value = _parquet_value_sql(f, column, types[f.name])
-            if value is None and f.name in ("kind", "status"):
-                return None  # (their defaults fill a null value, not only a missing one)
-            if value is None:  # this column alone as JSON, through the JSON rule itself
-                value = _value_sql(f, f"CAST(to_json({column}) AS JSON)")
-            read = column
-            if f.name in hive:  # a folder value fills a null, as on every path
-                filled = _parquet_value_sql(f, _lit(hive[f.name]), "VARCHAR")
-                value = f"coalesce({value}, {filled})"
-                read = f"coalesce({column}, {_lit(hive[f.name])})"
-            raw.append(f"{_lit(f.name)}: {read}")
-        elif f.name in hive:
-            value = _parquet_value_sql(f, _lit(hive[f.name]), "VARCHAR") or "NULL"
-            raw.append(f"{_lit(f.name)}: {value}")
-        else:  # a null of the field's type (an untyped NULL leaves `epoch_us(NULL)` ambiguous)
-            value = _value_sql(f, "CAST(NULL AS JSON)")
-            raw.append(f"{_lit(f.name)}: NULL")
-        if f.name == "kind":
-            value = f"coalesce({value}, 'hop')"
-        elif f.name == "status":
-            value = f"coalesce(lower({value}), 'success')"
-        values.append(f"{value} AS {column}")
-    typed = f"SELECT true AS is_object, {{{', '.join(raw)}}} AS j, {', '.join(values)} FROM {scan}"
-    return (
-        f"SELECT {file_index} AS _file_index, CAST(NULL AS BIGINT) AS _line, "
-        f"* EXCLUDE (is_object, j), {_error_sql(fields)} AS _error FROM ({typed})"
     )
 
 
