@@ -154,12 +154,20 @@ def _folder_files(root: Path) -> Iterator[tuple[Path, tuple[tuple[str, str], ...
     Values are percent-decoded: DuckDB and Spark encode `/`, `=`, spaces and the like.
     """
     for parts in sorted(_trace_files(str(root), ())):
-        hive = tuple(
-            (unquote(key), unquote(value))
-            for key, _, value in (part.partition("=") for part in parts[:-1])
-            if value and key
-        )
-        yield root.joinpath(*parts), hive
+        yield root.joinpath(*parts), folder_values(parts[:-1])
+
+
+def folder_values(folders: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """The `key=value` folders of a path (hive partitions), percent-decoded; other names none.
+
+    Shared with the Spark engine's listing of a lake (spark/loading.py), so a folder means the
+    same field whoever lists it.
+    """
+    return tuple(
+        (unquote(key), unquote(value))
+        for key, _, value in (part.partition("=") for part in folders)
+        if value and key
+    )
 
 
 def _trace_files(folder: str, parts: tuple[str, ...]) -> Iterator[tuple[str, ...]]:

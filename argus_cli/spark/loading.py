@@ -23,6 +23,7 @@ the task that loads it), in path order, `key=value` folders as fields and `date=
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -32,7 +33,6 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 from argus_cli.diagnostics import ArgusError, InputError, UsageError
 from argus_cli.importers import HopSpans, SourceFormat
@@ -44,6 +44,7 @@ from argus_cli.load.inputs import (
     _pruned,
     _remove_temp_files,
     _with_format,
+    folder_values,
     resolve_inputs,
 )
 from argus_cli.load.loading import Trace, position_sql
@@ -126,8 +127,9 @@ def _stage_file(index: int, source: Source) -> Iterator[pa.RecordBatch]:
             "coalesce(_line, rowid + 1) AS _line, kind, "
             f"{facts}, _error, CAST(NULL AS VARCHAR) AS _fatal FROM staged ORDER BY rowid"
         ).to_arrow_reader(65_536)
+        schema = _arrow_schema()
         for batch in reader:
-            yield batch.cast(_arrow_schema()) if batch.schema != _arrow_schema() else batch
+            yield batch.cast(schema) if batch.schema != schema else batch
     finally:
         con.close()
         if work_dir is not None:
@@ -135,7 +137,9 @@ def _stage_file(index: int, source: Source) -> Iterator[pa.RecordBatch]:
         _remove_temp_files()
 
 
+@functools.cache
 def _arrow_schema() -> pa.Schema:
+    """STAGED_SCHEMA as Arrow, built once per process (a task checks every batch against it)."""
     import pyarrow as pa
 
     types = {
@@ -193,11 +197,7 @@ def _remote_sources(
         parts = tuple(relative.split("/")) if relative else (key.rsplit("/", 1)[-1],)
         if not parts[-1].endswith(TRACE_SUFFIXES) or any(p.startswith((".", "_")) for p in parts):
             continue
-        hive = tuple(
-            (unquote(k), unquote(v))
-            for k, _, v in (p.partition("=") for p in parts[:-1])
-            if k and v
-        )
+        hive = folder_values(parts[:-1])
         if _pruned(dict(hive).get("date"), since, until):
             continue
         name = parts[-1]
