@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tracebook import TRACE_A, TRACE_B, write_jsonl
 
@@ -256,6 +256,13 @@ def small_files(draw: st.DrawFn) -> list[tuple[str, bytes]]:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_files(), st.sampled_from(MODES))
+@example(  # a key twice after a blank line: read line by line in a folder too, line 3 not 2
+    [
+        ("00.jsonl.gz", gzip.compress(f"{CLEAN[0]}\n".encode())),
+        ("01.jsonl.gz", gzip.compress(f"\n{CLEAN[0]}\n{DIRTY[3]}\n".encode())),
+    ],
+    MODES[0],
+)
 def test_any_small_files_load_as_each_file_alone(files, kwargs):
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -418,8 +418,9 @@ def _in_order(reader: str, column: str) -> str:
 # A record with a top-level key twice keeps its last value, as Python's json and jq do (DuckDB's
 # parser keeps the first). Only such a line is rebuilt: its keys and values, in order, with
 # every entry whose key comes again later dropped.
+_DUPLICATE_KEY = "try(len(json_keys(_raw)) > len(list_distinct(json_keys(_raw))))"
 _LAST_KEY_WINS = (
-    "CASE WHEN try(len(json_keys(_raw)) > len(list_distinct(json_keys(_raw)))) THEN "
+    f"CASE WHEN {_DUPLICATE_KEY} THEN "
     "CAST(to_json(map_from_entries(list_transform(list_filter("
     "list_zip(json_keys(_raw), json_extract(_raw, '$.*'), range(1, len(json_keys(_raw)) + 1)), "
     "lambda e: NOT list_contains(json_keys(_raw)[e[3] + 1:], e[1])), "
@@ -439,10 +440,15 @@ def _stage_sql(scan: _Scan, keep_raw: bool, fields: Sequence[Field], objects: bo
         raw = f"CASE WHEN is_object THEN json_merge_patch({_lit(hive_json)}, _raw) ELSE _raw END"
     record = f", CAST(try(CAST({raw} AS JSON)) AS JSON) AS record" if keep_raw else ""
     lines = _lines_sql(scan, objects)
+    # A many-file scan's records (`objects`) are numbered by record, which is the line only if
+    # the file is clean; DuckDB's record reader skips blank lines. A record with a key twice
+    # fails that try (as it fails the one-file fast path, whose reader refuses it), so the
+    # file is read line by line and the record keeps its line number, whichever way it came.
+    rebuilt = f"CASE WHEN {_DUPLICATE_KEY} THEN NULL ELSE _raw END" if objects else _LAST_KEY_WINS
     parsed = (
         f"SELECT _file_index, _line, _raw, is_object, "
         f"try(json_transform(_raw, '{_struct_spec(fields)}')) AS j "
-        f"FROM (SELECT _file_index, _line, {_LAST_KEY_WINS} AS _raw, "
+        f"FROM (SELECT _file_index, _line, {rebuilt} AS _raw, "
         f"ltrim(_raw) LIKE '{{%' AS is_object FROM ({lines}))"
     )
     names = {f.name for f in fields}
