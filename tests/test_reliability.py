@@ -10,6 +10,7 @@ import pytest
 from tracebook import TRACE_A
 
 from argus_cli import reliability as rel
+from argus_cli import sample_sizes as sizes
 from argus_cli.analysis import analyse
 from argus_cli.diagnostics import UsageError
 from argus_cli.report import Settings
@@ -292,7 +293,7 @@ def test_wilson_is_the_reports_interval():
     checked = [h for wf in report.workflows for h in wf.hops if h.checked]
     assert checked
     for h in checked:
-        w_lo, w_hi = rel.wilson(h.wrong / h.checked, h.checked)
+        w_lo, w_hi = sizes.wilson(h.wrong / h.checked, h.checked)
         expected = ((1 - h.error_rate) * (1 - w_hi), (1 - h.error_rate) * (1 - w_lo))
         assert h.pass_rate_ci == pytest.approx(expected, abs=1e-12)
 
@@ -313,7 +314,7 @@ def _wilson_by_hand(p: float, n: int) -> tuple[float, float]:
     ("low", "high", "n"), [(0.97, 0.99, 753), (0.0, 1.0, 4), (0.99, 0.999, 1038), (0.9, 0.95, 427)]
 )
 def test_samples_to_tell_apart_is_the_first_n_without_overlap(low, high, n):
-    assert rel.samples_to_tell_apart(low, high) == n
+    assert sizes.samples_to_tell_apart(low, high) == n
     apart = [_wilson_by_hand(low, k)[1] < _wilson_by_hand(high, k)[0] for k in range(1, 5000)]
     first = apart.index(True) + 1
     assert first == n
@@ -322,13 +323,13 @@ def test_samples_to_tell_apart_is_the_first_n_without_overlap(low, high, n):
 
 def test_samples_usage_errors():
     with pytest.raises(UsageError, match="two different rates"):
-        rel.samples_to_tell_apart(0.9, 0.9)
+        sizes.samples_to_tell_apart(0.9, 0.9)
     with pytest.raises(UsageError, match="too close to tell apart"):
-        rel.samples_to_tell_apart(0.5, 0.5 + 1e-13)
+        sizes.samples_to_tell_apart(0.5, 0.5 + 1e-13)
 
 
 def test_sample_plan():
-    plan = rel.sample_plan(0.99, 0.97)  # either order
+    plan = sizes.sample_plan(0.99, 0.97)  # either order
     assert plan.compare == (0.97, 0.99) and plan.validated == 753
     assert plan.executions == 5020  # 753 / 0.15, exactly
     assert [r.validated for r in plan.rows] == [188, 376, 753, 1506, 3012]
@@ -348,7 +349,7 @@ def test_sample_plan():
 def test_executions_at_sample_rate_is_exact():
     # in floats 21 / 0.35 is 60.00000000000001, whose ceiling would be 61
     assert math.ceil(21 / 0.35) == 61
-    assert rel.executions_for(21, 0.35) == 60
-    assert rel.executions_for(22, 0.35) == 63
-    assert rel.executions_for(753, 0.15) == 5020
-    assert rel.sample_plan(0.0, 1.0, sample_rate=0.5).executions == 8
+    assert sizes.executions_for(21, 0.35) == 60
+    assert sizes.executions_for(22, 0.35) == 63
+    assert sizes.executions_for(753, 0.15) == 5020
+    assert sizes.sample_plan(0.0, 1.0, sample_rate=0.5).executions == 8

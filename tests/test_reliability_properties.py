@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from argus_cli import reliability as rel
+from argus_cli import sample_sizes as sizes
 
 rates = st.floats(min_value=0.0, max_value=1.0)
 chains = st.lists(rates, min_size=1, max_size=12)
@@ -92,7 +93,7 @@ def test_a_hop_known_exactly_narrows_the_interval(chain):
 
 @given(rates, st.integers(min_value=1, max_value=10**6))
 def test_wilson_holds_the_rate_within_0_1(p, n):
-    lo, hi = rel.wilson(p, n)
+    lo, hi = sizes.wilson(p, n)
     assert 0.0 <= lo <= p + 1e-12 and p - 1e-12 <= hi <= 1.0
 
 
@@ -102,7 +103,7 @@ def test_wilson_holds_the_rate_within_0_1(p, n):
 )
 def test_samples_is_the_first_n_that_tells_the_rates_apart(low, gap):
     high = min(1.0, low + gap)
-    n = rel.samples_to_tell_apart(low, high)
-    assert rel.apart(low, high, n)
-    assert n == 1 or not rel.apart(low, high, n - 1)
-    assert all(rel.apart(low, high, k) for k in (n + 1, 2 * n, 10 * n))
+    n = sizes.samples_to_tell_apart(low, high)
+    assert sizes.apart(low, high, n)
+    assert n == 1 or not sizes.apart(low, high, n - 1)
+    assert all(sizes.apart(low, high, k) for k in (n + 1, 2 * n, 10 * n))

@@ -98,6 +98,7 @@ def reliability(
     improvement pays most); --samples sizes the validation sample that tells two rates apart.
     """
     from argus_cli import reliability as rel
+    from argus_cli import sample_sizes as sizes
     from argus_cli.render import render_reliability
 
     with _cli_errors():
@@ -116,10 +117,10 @@ def reliability(
         }
         mode = rel.mode_for([k for k, v in options.items() if v is not None and v is not False])
         goal = None if target is None else rel.parse_rate("--target", target)
-        plan: rel.ChainPlan | rel.TracePlan | rel.SamplePlan
+        plan: rel.ChainPlan | rel.TracePlan | sizes.SamplePlan
         if mode is rel.Mode.samples:
             a, b = [rel.parse_rate("--compare", c) for c in compare] if compare else rel.COMPARE
-            plan = rel.sample_plan(a, b)
+            plan = sizes.sample_plan(a, b)
         elif mode is rel.Mode.trace:
             sets = [rel.parse_setting(s) for s in set_ or ()]
             upto = rel.IMPROVE_TO

@@ -19,10 +19,10 @@ from argus_cli.reliability import (
     ChainPlan,
     ChainTable,
     Need,
-    SamplePlan,
     TracePlan,
 )
 from argus_cli.render.base import Format, to_json
+from argus_cli.sample_sizes import SamplePlan
 
 
 def render_reliability(
