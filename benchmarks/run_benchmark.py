@@ -14,7 +14,10 @@ them. Baselines, each measured in the same run on the same file:
   aggregate: the target for JSON Lines (argus within 1.5x);
 - DuckDB `read_json` of every column (auto-detected), for scale;
 - the same per-hop and per-run aggregates straight off the Parquet file: the target for
-  Parquet (argus within 3x).
+  Parquet (argus within 3x);
+- DuckDB running only argus's record check (the SPEC rule of validation.py, as argus applies it
+  to a clean file of that format) with nothing kept and no metric computed: the floor under
+  argus, given with its ratio to the target like an argus line.
 
 Each argus line gives its ratio to its target by wall time and by CPU time: on a machine shared
 with other work, wall time follows the load of the moment and CPU time much less.
@@ -92,6 +95,37 @@ import duckdb, sys
 con = duckdb.connect()
 print(con.execute({AGGREGATES!r}.format(scan="read_parquet(?)"), [sys.argv[1]]).fetchall())
 """
+
+
+# argus's own record check (the SPEC rule, validation.py, on the path argus takes for a clean
+# file) run by DuckDB with nothing kept and no metric: what checking every record costs before
+# anything is computed, the floor under `argus report` on the same file. The SQL is argus's,
+# built here (rule_only_sql) and handed to a bare DuckDB process, so the floor holds no import
+# of argus.
+RULE_ONLY = """
+import duckdb, sys
+print(duckdb.connect().execute(f"SELECT count(*), count(_error) FROM ({sys.argv[1]})").fetchall())
+"""
+
+
+def rule_only_sql(path: Path) -> str:
+    import duckdb
+
+    from argus_cli.load.inputs import resolve_inputs
+    from argus_cli.load.loading import METRIC_FIELDS
+    from argus_cli.load.parquet import _parquet_stage_sql
+    from argus_cli.load.scans import _Scan
+    from argus_cli.load.staging import _FACT_SOURCES, _fast_stage_sql
+
+    (source,) = resolve_inputs([str(path)])
+    if source.format == "parquet":
+        con = duckdb.connect()
+        sql = _parquet_stage_sql(con, source, 0, METRIC_FIELDS, _FACT_SOURCES)
+        con.close()
+    else:
+        sql = _fast_stage_sql(_Scan((source,), (0,)), METRIC_FIELDS)
+    assert sql is not None
+    return sql
 
 
 MANY_FILES_OBJECTS = """
@@ -187,12 +221,24 @@ def run(
                 None,
             ),
             ("jsonl", "DuckDB read_json, every column", [py, "-c", ALL_JSON, str(jsonl)], None),
+            (
+                "jsonl",
+                "DuckDB, argus's record check only",
+                [py, "-c", RULE_ONLY, rule_only_sql(jsonl)],
+                "DuckDB read_json, needed columns",
+            ),
             ("jsonl", "argus report --json", argus_argv(jsonl), "DuckDB read_json, needed columns"),
             (
                 "parquet",
                 "DuckDB on Parquet, needed aggregates",
                 [py, "-c", PARQUET, str(parquet)],
                 None,
+            ),
+            (
+                "parquet",
+                "DuckDB, argus's record check only",
+                [py, "-c", RULE_ONLY, rule_only_sql(parquet)],
+                "DuckDB on Parquet, needed aggregates",
             ),
             (
                 "parquet",

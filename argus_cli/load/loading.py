@@ -201,6 +201,22 @@ def position_sql(order: str) -> str:
     )
 
 
+def fact_relations(
+    order: str, facts: str = ", ".join(HOP_FACT_NAMES), checksum: str = "intent_checksum"
+) -> dict[str, str]:
+    """The queries of `hop_facts`, `intents` and `outcomes` over the narrow staged rows: what
+    metrics/ reads, on either engine. `order` is the input order as one number (DuckDB's rowid;
+    file and row on Spark); `facts` and `checksum` let Spark digest the compared strings itself.
+    """
+    valid = "FROM staged WHERE _error IS NULL AND kind"
+    return {
+        "hop_facts": f"SELECT {facts}, {order} AS _order {valid} = 'hop'",
+        "intents": f"SELECT run_id, {checksum} AS intent_checksum, {order} AS _order "
+        f"{valid} = 'intent'",
+        "outcomes": f"SELECT run_id, correct, {order} AS _order {valid} = 'outcome'",
+    }
+
+
 def _build_fact_views(con: duckdb.DuckDBPyConnection) -> None:
     """`hop_facts`, `intents` and `outcomes` as views over the narrow staged rows.
 
@@ -208,9 +224,8 @@ def _build_fact_views(con: duckdb.DuckDBPyConnection) -> None:
     computes a metric reads it.
     """
     _number_files(con)
-    names = ", ".join(HOP_FACT_NAMES)
-    valid = "FROM staged WHERE _error IS NULL AND kind"
-    con.execute(f"CREATE TEMP VIEW hop_facts AS SELECT {names}, rowid AS _order {valid} = 'hop'")
+    for name, sql in fact_relations("rowid").items():
+        con.execute(f"CREATE TEMP VIEW {name} AS {sql}")
     con.execute(f"""
         CREATE TEMP VIEW hops AS
         SELECT h.*, p.position, f._file, coalesce(s._line, h._order - f._first + 1) AS _line
@@ -218,13 +233,6 @@ def _build_fact_views(con: duckdb.DuckDBPyConnection) -> None:
         LEFT JOIN (SELECT _order, {position_sql("_order")} AS position
                    FROM hop_facts WHERE status <> 'skipped') p USING (_order)
     """)
-    con.execute(
-        "CREATE TEMP VIEW intents AS "
-        f"SELECT run_id, intent_checksum, rowid AS _order {valid} = 'intent'"
-    )
-    con.execute(
-        f"CREATE TEMP VIEW outcomes AS SELECT run_id, correct, rowid AS _order {valid} = 'outcome'"
-    )
 
 
 def _number_files(con: duckdb.DuckDBPyConnection) -> None:

@@ -47,7 +47,7 @@ from argus_cli.load.inputs import (
     folder_values,
     resolve_inputs,
 )
-from argus_cli.load.loading import Trace, position_sql
+from argus_cli.load.loading import Trace, fact_relations, position_sql
 from argus_cli.load.staging import HOP_FACT_NAMES, _stage, judge_staged
 from argus_cli.load.validation import _digest
 from argus_cli.load.workdb import _work_dir, connect
@@ -331,20 +331,14 @@ def _relations(spark: SparkSession, staged: Any) -> None:
     """The relations metrics/ reads, as load/loading.py's fact views are on DuckDB."""
     staged.createOrReplaceTempView("staged")
     # Input order (files in the order given, then the file's own order) as one number.
-    order = "(CAST(_file_index AS BIGINT) * 4294967296 + _row) AS _order"
+    order = "(CAST(_file_index AS BIGINT) * 4294967296 + _row)"
     facts = ", ".join(
         f"{to_spark(_digest(name))} AS {name}" if name in _DIGESTED else name
         for name in HOP_FACT_NAMES
     )
-    valid = "FROM staged WHERE _error IS NULL AND kind"
-    spark.sql(f"SELECT {facts}, {order} {valid} = 'hop'").createOrReplaceTempView("hop_facts")
     checksum = to_spark(_digest("intent_checksum"))
-    spark.sql(
-        f"SELECT run_id, {checksum} AS intent_checksum, {order} {valid} = 'intent'"
-    ).createOrReplaceTempView("intents")
-    spark.sql(f"SELECT run_id, correct, {order} {valid} = 'outcome'").createOrReplaceTempView(
-        "outcomes"
-    )
+    for name, sql in fact_relations(order, facts, checksum).items():
+        spark.sql(sql).createOrReplaceTempView(name)
     # `hops`, for the odd question by position (the workflows a --workflow could have named)
     positions = (
         f"SELECT h.*, p.position FROM hop_facts h LEFT JOIN (SELECT _order, "
