@@ -263,6 +263,18 @@ def small_files(draw: st.DrawFn) -> list[tuple[str, bytes]]:
     ],
     MODES[0],
 )
+@example(  # a folder's records sorted by file alone came shuffled within a file (04: b before a)
+    [
+        *((f"{n:02d}.jsonl", f"{CLEAN[0]}\n".encode() * k) for n, k in enumerate((1, 1, 4, 5))),
+        ("04.jsonl", f"{CLEAN[0]}\n{CLEAN[1]}\n".encode()),
+        ("05.jsonl.gz", gzip.compress(f"{CLEAN[0]}\n".encode())),
+        *(
+            (f"{n:02d}.jsonl", f"{CLEAN[0]}\n".encode() * k)
+            for n, k in ((6, 1), (7, 2), (8, 3), (9, 5))
+        ),
+    ],
+    MODES[1],
+)
 def test_any_small_files_load_as_each_file_alone(files, kwargs):
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -341,3 +341,17 @@ def test_the_rewrites_reach_nested_calls() -> None:
     folded = to_spark("SELECT product(x ORDER BY k) FROM t")
     assert "ARRAY_SORT(COLLECT_LIST(" in folded and "acc * e.v" in folded
     assert "MATERIALIZED" not in to_spark("WITH a AS MATERIALIZED (SELECT 1) SELECT * FROM a")
+
+
+def test_a_java_exception_is_told_by_its_own_message(spark: Any) -> None:
+    """A job that fails in the JVM reaches Python as Py4J's "An error occurred while calling
+    o123.localCheckpoint." (what `--engine spark` said of a 10M-hop run out of memory): the line
+    argus prints is the Java exception's message instead."""
+    from argus_cli.spark.session import error_line
+
+    failing = spark.sql("SELECT raise_error('argus-test: the job failed here') AS x")
+    with pytest.raises(Exception) as info:
+        failing.localCheckpoint()
+    line = error_line(str(info.value))
+    assert "argus-test: the job failed here" in line
+    assert not line.startswith("An error occurred while calling")

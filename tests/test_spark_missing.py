@@ -26,3 +26,25 @@ def test_engine_spark_without_the_extra_names_it(
         "argus: error: --engine spark needs the spark extra (PySpark, sqlglot): "
         "pip install 'argus-cli[spark]' (and Java 17 or later)\n"
     )
+
+
+# What PySpark raised for a local[2] run of the 2M-hop dataset with `--driver-memory 520m`: its
+# first lines and the cause (the Java stack frames between them left out).
+OUT_OF_MEMORY = (Path(__file__).parent / "data" / "spark" / "out_of_memory.txt").read_text()
+
+
+def test_spark_out_of_memory_says_what_to_give_more_of() -> None:
+    from argus_cli.spark.session import error_line
+
+    line = error_line(OUT_OF_MEMORY)
+    assert line.startswith(
+        "Spark ran out of memory (org.apache.spark.memory.SparkOutOfMemoryError: "
+        "[AGGREGATE_OUT_OF_MEMORY] No enough memory for aggregation SQLSTATE: 82001): "
+    )
+    assert "spark.driver.memory" in line and "--driver-memory" in line
+    assert "\n" not in line
+    heap = "An error occurred while calling o9.collect.\n: java.lang.OutOfMemoryError: heap\n"
+    assert error_line(heap).startswith("Spark ran out of memory (java.lang.OutOfMemoryError: heap)")
+    other = "An error occurred while calling o7.load.\n: java.io.FileNotFoundException: gone\n\t"
+    assert error_line(other) == "java.io.FileNotFoundException: gone"
+    assert error_line("Cannot connect to sc://127.0.0.1:9") == "Cannot connect to sc://127.0.0.1:9"

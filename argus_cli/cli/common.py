@@ -27,6 +27,7 @@ from argus_cli.render import (
     Format,
 )
 from argus_cli.report import Settings
+from argus_cli.spark.session import error_line as spark_error_line
 
 app = typer.Typer(
     name="argus",
@@ -213,8 +214,7 @@ def _cli_errors() -> Iterator[None]:
         # line too; PySpark is imported only with that engine, so its errors are told by module.
         if not type(exc).__module__.startswith(("pyspark", "py4j")):
             raise
-        lines = str(exc).strip().splitlines()
-        warn(f"error: spark: {lines[0] if lines else type(exc).__name__}")
+        warn(f"error: spark: {spark_error_line(str(exc))}")
         raise typer.Exit(int(ExitCode.USAGE)) from None
 
 

@@ -267,7 +267,7 @@ def _lines_stage_sql(
 ) -> str:
     """The line-by-line stage query, narrowed to the metrics' facts with `facts`."""
     sql = _stage_sql(scan, keep_raw, fields, objects)
-    return _facts_sql(sql, _stage_order(scan), fields) if facts else sql
+    return _facts_sql(sql, _stage_order(scan, objects), fields) if facts else sql
 
 
 def _rescue(source: Source) -> tuple[Source, list[tuple[int, str]]]:
@@ -467,17 +467,20 @@ def _stage_sql(scan: _Scan, keep_raw: bool, fields: Sequence[Field], objects: bo
     )
     return (
         f"SELECT _file_index, _line, * EXCLUDE (_file_index, _line, _raw, is_object, j), "
-        f"{_error_sql(fields)} AS _error{record} FROM ({typed}){_stage_order(scan)}"
+        f"{_error_sql(fields)} AS _error{record} FROM ({typed}){_stage_order(scan, objects)}"
     )
 
 
-def _stage_order(scan: _Scan) -> str:
+def _stage_order(scan: _Scan, objects: bool = False) -> str:
     """Rows are inserted in line order (rowid is the input order). One file's own lines come
     in order already; a scan of many files numbers its lines by a window, and an importer's
-    joins do not keep order either, so those rows are sorted."""
+    joins do not keep order either, so those rows are sorted. A many-file scan's records
+    (`objects`) come sorted by the reader's ordinality already (`_in_order`) and have no line
+    numbers: sorting them again by file would shuffle each file's records (a sort is not
+    stable), so they keep the order they come in."""
     if scan.first.format in ("otlp", "langfuse"):
         return " ORDER BY _line, run_id, seq"
-    return " ORDER BY _file_index, _line" if scan.many else ""
+    return " ORDER BY _file_index, _line" if scan.many and not objects else ""
 
 
 def _facts_sql(stage_sql: str, order: str, fields: Sequence[Field]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import TYPE_CHECKING
 
@@ -60,3 +61,29 @@ def spark_session(master: str = DEFAULT_MASTER) -> SparkSession:
     if not master.startswith("sc://"):
         spark.sparkContext.setLogLevel("OFF")
     return spark
+
+
+# What Py4J says of a Java exception: a first line naming only the JVM call ("An error occurred
+# while calling o133.localCheckpoint."), then ": " and the Java exception, then its trace.
+_JAVA_CALL = "An error occurred while calling"
+_OUT_OF_MEMORY = re.compile(r"[\w.]*(?:OutOfMemoryError|OUT_OF_MEMORY)[^\n]*")
+
+
+def error_line(text: str) -> str:
+    """The one stderr line for what Spark raised: the Java exception, not the JVM call it came
+    through, and for memory what to give more of (in local mode the driver does all the work,
+    with PySpark's default 1 GB heap)."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return "Spark failed without a message"
+    oom = _OUT_OF_MEMORY.search(text)
+    if oom is not None:
+        return (
+            f"Spark ran out of memory ({oom.group(0).strip()}): give it more, "
+            "spark.driver.memory in local mode (e.g. PYSPARK_SUBMIT_ARGS='--driver-memory 4g "
+            "pyspark-shell'), spark.executor.memory on a cluster"
+        )
+    head = lines[0]
+    if head.startswith(_JAVA_CALL) and len(lines) > 1:
+        head = lines[1].removeprefix(":").strip()
+    return head
