@@ -28,7 +28,6 @@ AGENT_RULE = AGENT_TARGET  # the article's rule: each agent at 0.97+ before chai
 ARTICLE_RATES = (0.85, 0.90, 0.97, 0.99)  # the seed article's per-agent reliabilities
 ARTICLE_LINE = 0.95  # the end-to-end reliability the article's table aims for
 IMPROVE_TO = 0.99  # default goal of the one-hop what-if: the article's "target you need"
-COMPARE = (0.97, 0.99)  # default --samples question: the article's rule against its target
 Z95 = 1.96  # SPEC 2's Wilson z
 TABLE_ROWS = 10
 MAX_AGENTS = 10_000  # a longer "chain" is a typo, and its JSON would be megabytes

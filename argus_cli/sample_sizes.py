@@ -15,6 +15,7 @@ from typing import Any
 from argus_cli.diagnostics import UsageError
 from argus_cli.reliability import Z95
 
+COMPARE = (0.97, 0.99)  # default --samples question: the article's rule against its target
 SAMPLE_RATE = 0.15  # the article's validation sample rate on standard hops
 MAX_SAMPLES = 10**12
 

@@ -119,7 +119,7 @@ def reliability(
         goal = None if target is None else rel.parse_rate("--target", target)
         plan: rel.ChainPlan | rel.TracePlan | sizes.SamplePlan
         if mode is rel.Mode.samples:
-            a, b = [rel.parse_rate("--compare", c) for c in compare] if compare else rel.COMPARE
+            a, b = [rel.parse_rate("--compare", c) for c in compare] if compare else sizes.COMPARE
             plan = sizes.sample_plan(a, b)
         elif mode is rel.Mode.trace:
             sets = [rel.parse_setting(s) for s in set_ or ()]
