@@ -170,6 +170,12 @@ def folder_values(folders: Sequence[str]) -> tuple[tuple[str, str], ...]:
     )
 
 
+def passed_over(name: str) -> bool:
+    """A file or folder name a folder's listing skips: `_SUCCESS` markers, `.crc` files, hidden
+    folders. Shared with the Spark engine's listing of a lake (spark/loading.py)."""
+    return name.startswith((".", "_"))
+
+
 def _trace_files(folder: str, parts: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
     """The trace files below `folder`, as path parts below the root: one `scandir` a folder,
     and no `stat` a file (a directory entry knows its type), for folders of 100,000 files."""
@@ -179,7 +185,7 @@ def _trace_files(folder: str, parts: tuple[str, ...]) -> Iterator[tuple[str, ...
     except OSError:
         return  # (as rglob does: a folder that cannot be listed holds nothing)
     for entry in found:
-        if entry.name.startswith((".", "_")):
+        if passed_over(entry.name):
             continue
         try:
             if entry.is_dir(follow_symlinks=False):

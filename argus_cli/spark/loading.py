@@ -45,6 +45,7 @@ from argus_cli.load.inputs import (
     _remove_temp_files,
     _with_format,
     folder_values,
+    passed_over,
     resolve_inputs,
 )
 from argus_cli.load.loading import Trace, fact_relations, position_sql
@@ -195,7 +196,7 @@ def _remote_sources(
         key = _uri_key(path)
         relative = key[len(root) :].lstrip("/") if key.startswith(root + "/") else ""
         parts = tuple(relative.split("/")) if relative else (key.rsplit("/", 1)[-1],)
-        if not parts[-1].endswith(TRACE_SUFFIXES) or any(p.startswith((".", "_")) for p in parts):
+        if not parts[-1].endswith(TRACE_SUFFIXES) or any(map(passed_over, parts)):
             continue
         hive = folder_values(parts[:-1])
         if _pruned(dict(hive).get("date"), since, until):
